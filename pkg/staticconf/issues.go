@@ -1,0 +1,49 @@
+package staticconf
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/berthproxy/berth/pkg/config"
+	"github.com/berthproxy/berth/pkg/decode"
+)
+
+// issueFor turns a decoding error into a fatal issue. An unknown key is
+// named the way the user wrote it: as a flag, an environment variable, or a
+// key at a file position, and so is the suggestion.
+func issueFor(e *decode.Error) config.Issue {
+	is := config.Issue{Source: e.Pos, Kind: "static", Key: e.Path, Msg: e.Msg, Fatal: true}
+	if e.Key == "" {
+		return is
+	}
+	switch {
+	case strings.HasPrefix(e.Pos, "flag "):
+		is.Key = ""
+		is.Msg = fmt.Sprintf("unknown flag %q", strings.TrimPrefix(e.Pos, "flag "))
+		if e.Suggestion != "" {
+			is.Msg += fmt.Sprintf("; did you mean %q?", "--"+e.Suggestion)
+		}
+	case strings.HasPrefix(e.Pos, "env "):
+		name := strings.TrimPrefix(e.Pos, "env ")
+		is.Key = ""
+		is.Msg = fmt.Sprintf("unknown environment variable %q", name)
+		if e.Suggestion != "" {
+			prefix := envPrefixes[0]
+			for _, p := range envPrefixes {
+				if strings.HasPrefix(name, p) {
+					prefix = p
+				}
+			}
+			is.Msg += fmt.Sprintf("; did you mean %q?", prefix+envName(e.Suggestion))
+		}
+	}
+	return is
+}
+
+// envName spells a key path as an environment variable name:
+// "entryPoints.web.http.tls.domains[0].main" is
+// "ENTRYPOINTS_WEB_HTTP_TLS_DOMAINS_0_MAIN".
+func envName(path string) string {
+	r := strings.NewReplacer(".", "_", "[", "_", "]", "")
+	return strings.ToUpper(r.Replace(path))
+}
