@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berthproxy/berth/pkg/config"
+	"github.com/berthproxy/berth/pkg/provider"
+	"github.com/berthproxy/berth/pkg/routing"
+	"github.com/berthproxy/berth/pkg/staticconf"
+	"github.com/berthproxy/berth/pkg/watch"
+	"github.com/berthproxy/berth/providers/file"
+	"go.uber.org/zap"
+)
+
+// check validates configuration files like `nginx -t`: every static file
+// is loaded as berth would load it, every dynamic file or directory is read
+// by the file provider and compiled into a routing table, and every problem
+// is printed with its location. It exits 1 when any problem is fatal.
+func check(paths, environ []string, out io.Writer) int {
+	if len(paths) == 0 {
+		fmt.Fprintln(out, "usage: berth check PATH...  (static configuration files, dynamic files or directories)")
+		return 2
+	}
+	var static *config.Static
+	var dynamicPaths []string
+	problems, fatal := 0, false
+	report := func(issues []config.Issue) {
+		for _, is := range issues {
+			sev := "warning"
+			if is.Fatal {
+				sev = "error"
+				fatal = true
+			}
+			problems++
+			fmt.Fprintf(out, "%s: %s\n", sev, is.Error())
+		}
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			fmt.Fprintf(out, "error: %v\n", err)
+			fatal = true
+			continue
+		}
+		if !st.IsDir() && isStaticFile(p) {
+			s, issues, err := staticconf.Load([]string{"--configFile=" + p}, nil)
+			report(issues)
+			if err != nil {
+				fmt.Fprintf(out, "error: %s: %v\n", p, err)
+				fatal = true
+				continue
+			}
+			static = s
+			continue
+		}
+		dynamicPaths = append(dynamicPaths, p)
+	}
+	for _, p := range dynamicPaths {
+		report(checkDynamic(p, static))
+	}
+	if problems == 0 && !fatal {
+		fmt.Fprintf(out, "configuration OK (%d file(s) checked)\n", len(paths))
+		return 0
+	}
+	if fatal {
+		return 1
+	}
+	return 0
+}
+
+// checkDynamic reads a dynamic file or directory exactly as the file
+// provider does and builds a table from it, so that rule errors and broken
+// references are found too.
+func checkDynamic(path string, static *config.Static) []config.Issue {
+	opts := config.FileProvider{Filename: path}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		opts = config.FileProvider{Directory: path}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var merged *watch.Merged
+	w := watch.New(zap.NewNop(), time.Millisecond)
+	_ = w.Run(ctx, []provider.Provider{file.New(opts, zap.NewNop())}, func(m watch.Merged) {
+		merged = &m
+		cancel()
+	})
+	if merged == nil {
+		return []config.Issue{{Source: path, Msg: "could not read the configuration in time", Fatal: true}}
+	}
+	eps := map[string]*config.EntryPoint{}
+	if static != nil {
+		eps = static.EntryPoints
+	} else {
+		// Without a static file every entrypoint a router names is taken
+		// to exist, so that only the dynamic configuration is judged.
+		for _, r := range merged.Config.HTTP.Routers {
+			for _, ep := range r.EntryPoints {
+				eps[ep] = nil
+			}
+		}
+		if len(eps) == 0 {
+			eps["web"] = nil
+		}
+	}
+	t := routing.Build(merged.Config, merged.Issues, merged.Generation, routing.Deps{
+		EntryPoints: eps,
+		Pools:       routing.NewPools(nil),
+	})
+	return t.Issues
+}
+
+// isStaticFile tells a static configuration file from a dynamic one by its
+// top-level keys: dynamic files have only `http` and `tls`.
+func isStaticFile(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	staticKeys := []string{"entrypoints", "providers", "api", "ping", "log", "accesslog", "metrics", "certificatesresolvers", "serverstransport", "global"}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		l := strings.ToLower(strings.TrimSpace(string(line)))
+		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if filepath.Ext(path) == ".toml" {
+			l = strings.Trim(l, "[]")
+			if i := strings.IndexByte(l, '.'); i > 0 {
+				l = l[:i]
+			}
+		}
+		for _, k := range staticKeys {
+			if strings.HasPrefix(l, k+":") || strings.HasPrefix(l, k+" ") || strings.HasPrefix(l, k+"=") || l == k {
+				return true
+			}
+		}
+	}
+	return false
+}
