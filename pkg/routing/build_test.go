@@ -30,7 +30,7 @@ func (s *tagSpecForTest) Validate() error {
 
 type tagFactoryForTest struct{}
 
-func (tagFactoryForTest) Type() string            { return "tagForTest" }
+func (tagFactoryForTest) Type() string             { return "tagForTest" }
 func (tagFactoryForTest) NewSpec() middleware.Spec { return &tagSpecForTest{} }
 func (tagFactoryForTest) Build(_ middleware.BuildContext, _ string, spec middleware.Spec, next http.Handler) (http.Handler, error) {
 	name := spec.(*tagSpecForTest).Name
@@ -48,7 +48,7 @@ func (s *chainSpecForTest) Validate() error { return nil }
 
 type chainFactoryForTest struct{}
 
-func (chainFactoryForTest) Type() string            { return "chainForTest" }
+func (chainFactoryForTest) Type() string             { return "chainForTest" }
 func (chainFactoryForTest) NewSpec() middleware.Spec { return &chainSpecForTest{} }
 func (chainFactoryForTest) Build(ctx middleware.BuildContext, _ string, spec middleware.Spec, next http.Handler) (http.Handler, error) {
 	return ctx.Chain(spec.(*chainSpecForTest).Middlewares, next)
