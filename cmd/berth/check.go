@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthproxy/berth/pkg/config"
 	"github.com/berthproxy/berth/pkg/provider"
+	"github.com/berthproxy/berth/pkg/proxy"
 	"github.com/berthproxy/berth/pkg/routing"
 	"github.com/berthproxy/berth/pkg/staticconf"
 	"github.com/berthproxy/berth/pkg/watch"
@@ -109,9 +110,13 @@ func checkDynamic(path string, static *config.Static) []config.Issue {
 			eps["web"] = nil
 		}
 	}
+	// The pool dials nothing until a request comes, so building real
+	// service handlers costs nothing here and checks what serving checks.
+	pool := proxy.NewPool(zap.NewNop())
+	defer pool.Close()
 	t := routing.Build(merged.Config, merged.Issues, merged.Generation, routing.Deps{
 		EntryPoints: eps,
-		Pools:       routing.NewPools(nil),
+		Pools:       routing.NewPools(pool),
 	})
 	return t.Issues
 }

@@ -294,7 +294,7 @@ func writeBody(bw *bufio.Writer, o *outRequest) error {
 					}
 					break
 				}
-				return err
+				return &clientBodyError{err}
 			}
 		}
 		return nil

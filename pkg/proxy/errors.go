@@ -62,6 +62,13 @@ func ErrorStatus(err error) int {
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}
+	// A request body the client framed wrongly (a bad chunk, a body
+	// shorter than its Content-Length) is the client's fault, not the
+	// server's: answer 400 rather than blame the backend with a 502.
+	var be *clientBodyError
+	if errors.As(err, &be) || errors.Is(err, errBodyTooShort) {
+		return http.StatusBadRequest
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return http.StatusGatewayTimeout
