@@ -21,8 +21,8 @@ import (
 	"time"
 )
 
-// seenRequest is what a recording backend saw of one request.
-type seenRequest struct {
+// aSeen is what a recording backend saw of one request.
+type aSeen struct {
 	Method     string
 	Path       string
 	Host       string
@@ -32,22 +32,22 @@ type seenRequest struct {
 	RemoteAddr string
 }
 
-// recorder is a backend that counts and records the requests it receives.
+// aRecorder is a backend that counts and records the requests it receives.
 // Only requests whose body was read completely are counted in complete.
-type recorder struct {
+type aRecorder struct {
 	URL      string
 	name     string
 	mu       sync.Mutex
-	reqs     []seenRequest
+	reqs     []aSeen
 	started  atomic.Int64 // handler entered (headers received)
 	complete atomic.Int64 // body read to the end without error
 }
 
-// recordingBackend starts a backend that records every request and
+// aRecordingBackend starts a backend that records every request and
 // answers 200 with its name.
-func recordingBackend(t testing.TB, name string) *recorder {
+func aRecordingBackend(t testing.TB, name string) *aRecorder {
 	t.Helper()
-	rec := &recorder{name: name}
+	rec := &aRecorder{name: name}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func recordingBackend(t testing.TB, name string) *recorder {
 			rec.complete.Add(1)
 		}
 		rec.mu.Lock()
-		rec.reqs = append(rec.reqs, seenRequest{Method: r.Method, Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Body: string(b), BodyErr: err, RemoteAddr: r.RemoteAddr})
+		rec.reqs = append(rec.reqs, aSeen{Method: r.Method, Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Body: string(b), BodyErr: err, RemoteAddr: r.RemoteAddr})
 		rec.mu.Unlock()
 		w.Header().Set("X-Backend", name)
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
@@ -72,7 +72,7 @@ func recordingBackend(t testing.TB, name string) *recorder {
 
 // last returns the last request the backend saw; it fails the test if
 // there is none.
-func (r *recorder) last(t testing.TB) seenRequest {
+func (r *aRecorder) last(t testing.TB) aSeen {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -83,10 +83,10 @@ func (r *recorder) last(t testing.TB) seenRequest {
 }
 
 // count is the number of requests whose headers reached the backend.
-func (r *recorder) count() int64 { return r.started.Load() }
+func (r *aRecorder) count() int64 { return r.started.Load() }
 
-// slowBackend answers 200 with its name after sleeping d.
-func slowBackend(t testing.TB, name string, d time.Duration) string {
+// aSlowBackend answers 200 with its name after sleeping d.
+func aSlowBackend(t testing.TB, name string, d time.Duration) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,22 +105,22 @@ func slowBackend(t testing.TB, name string, d time.Duration) string {
 	return "http://" + ln.Addr().String()
 }
 
-// closedPortURL returns the URL of a loopback port on which nothing listens.
-func closedPortURL(t testing.TB) string {
+// aClosedPortURL returns the URL of a loopback port on which nothing listens.
+func aClosedPortURL(t testing.TB) string {
 	t.Helper()
 	return fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 }
 
-// response is what a client saw.
-type response struct {
+// aResp is what a client saw.
+type aResp struct {
 	status int
 	header http.Header
 	body   string
 }
 
-// noKeepAliveClient sends every request on a new connection so that each
+// aClient sends every request on a new connection so that each
 // test case is independent.
-var noKeepAliveClient = &http.Client{
+var aClient = &http.Client{
 	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
 	Timeout:   10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -128,8 +128,8 @@ var noKeepAliveClient = &http.Client{
 	},
 }
 
-// do sends a request with extra headers and returns the response.
-func do(t testing.TB, method, url, host string, hdr http.Header, body io.Reader) response {
+// aDo sends a request with extra headers and returns the response.
+func aDo(t testing.TB, method, url, host string, hdr http.Header, body io.Reader) aResp {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -141,7 +141,7 @@ func do(t testing.TB, method, url, host string, hdr http.Header, body io.Reader)
 	for k, vs := range hdr {
 		req.Header[k] = vs
 	}
-	resp, err := noKeepAliveClient.Do(req)
+	resp, err := aClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s (Host %s): %v", method, url, host, err)
 	}
@@ -150,19 +150,19 @@ func do(t testing.TB, method, url, host string, hdr http.Header, body io.Reader)
 	if err != nil {
 		t.Fatalf("%s %s: reading body: %v", method, url, err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	return aResp{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
-// rawResult is what came back for raw bytes sent over TCP.
-type rawResult struct {
+// aRaw is what came back for raw bytes sent over TCP.
+type aRaw struct {
 	status int    // 0 when no status line was read
 	raw    string // everything read
 	closed bool   // the server closed the connection (EOF or reset)
 }
 
-// sendRaw writes raw to addr, half-closes nothing, and reads the first
+// aSendRaw writes raw to addr, half-closes nothing, and reads the first
 // response (or until EOF/timeout). The connection is closed on return.
-func sendRaw(t testing.TB, addr, raw string, timeout time.Duration) rawResult {
+func aSendRaw(t testing.TB, addr, raw string, timeout time.Duration) aRaw {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -174,7 +174,7 @@ func sendRaw(t testing.TB, addr, raw string, timeout time.Duration) rawResult {
 		// The server may have answered and closed already; read what it sent.
 		t.Logf("write: %v", err)
 	}
-	var res rawResult
+	var res aRaw
 	br := bufio.NewReader(c)
 	var buf bytes.Buffer
 	resp, err := http.ReadResponse(br, nil)
@@ -184,18 +184,18 @@ func sendRaw(t testing.TB, addr, raw string, timeout time.Duration) rawResult {
 		b, berr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		buf.Write(b)
 		resp.Body.Close()
-		if berr != nil && !isTimeout(berr) {
+		if berr != nil && !aIsTimeout(berr) {
 			res.closed = true
 		}
 		// Is the connection closed after the answer?
 		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		if _, err := br.ReadByte(); err != nil && !isTimeout(err) {
+		if _, err := br.ReadByte(); err != nil && !aIsTimeout(err) {
 			res.closed = true
 		}
 	} else {
 		rest, _ := io.ReadAll(br)
 		buf.Write(rest)
-		if !isTimeout(err) {
+		if !aIsTimeout(err) {
 			res.closed = true
 		}
 	}
@@ -203,18 +203,18 @@ func sendRaw(t testing.TB, addr, raw string, timeout time.Duration) rawResult {
 	return res
 }
 
-func isTimeout(err error) bool {
+func aIsTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // addr returns host:port of an entrypoint.
-func (in *instance) addr(ep string) string {
+func (in *instance) aAddr(ep string) string {
 	return fmt.Sprintf("127.0.0.1:%d", in.ports[ep])
 }
 
-// writeFile writes content to name in dir and returns the path.
-func writeFile(t testing.TB, dir, name, content string) string {
+// aWriteFile writes content to name in dir and returns the path.
+func aWriteFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
@@ -223,9 +223,9 @@ func writeFile(t testing.TB, dir, name, content string) string {
 	return p
 }
 
-// runBerth runs the berth binary with args (bounded by 20 s) and returns
+// aRunBerth runs the berth binary with args (bounded by 20 s) and returns
 // its exit code and combined output.
-func runBerth(t testing.TB, args ...string) (int, string) {
+func aRunBerth(t testing.TB, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -241,14 +241,14 @@ func runBerth(t testing.TB, args ...string) (int, string) {
 	return 0, string(out)
 }
 
-// waitBody polls url with host until the body starts with want and returns
+// aWaitBody polls url with host until the body starts with want and returns
 // how long it took; it fails after timeout.
-func waitBody(t testing.TB, url, host, want string, timeout time.Duration) time.Duration {
+func aWaitBody(t testing.TB, url, host, want string, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last string
 	for time.Since(start) < timeout {
-		r, err := noKeepAliveClient.Do(newReq(t, url, host))
+		r, err := aClient.Do(aNewReq(t, url, host))
 		if err == nil {
 			b, _ := io.ReadAll(r.Body)
 			r.Body.Close()
@@ -265,13 +265,13 @@ func waitBody(t testing.TB, url, host, want string, timeout time.Duration) time.
 	return 0
 }
 
-// waitStatus polls url until it answers status and returns how long it took.
-func waitStatus(t testing.TB, url, host string, status int, timeout time.Duration) time.Duration {
+// aWaitStatus polls url until it answers status and returns how long it took.
+func aWaitStatus(t testing.TB, url, host string, status int, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last string
 	for time.Since(start) < timeout {
-		r, err := noKeepAliveClient.Do(newReq(t, url, host))
+		r, err := aClient.Do(aNewReq(t, url, host))
 		if err == nil {
 			b, _ := io.ReadAll(r.Body)
 			r.Body.Close()
@@ -288,7 +288,7 @@ func waitStatus(t testing.TB, url, host string, status int, timeout time.Duratio
 	return 0
 }
 
-func newReq(t testing.TB, url, host string) *http.Request {
+func aNewReq(t testing.TB, url, host string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
@@ -301,6 +301,6 @@ func newReq(t testing.TB, url, host string) *http.Request {
 }
 
 // service returns the YAML of one load-balancer service.
-func service(name string, urls ...string) string {
+func aService(name string, urls ...string) string {
 	return fmt.Sprintf("    %s:\n      loadBalancer:\n        servers:\n%s", name, yamlServers(urls...))
 }
