@@ -22,10 +22,18 @@ func (h *handler) serveUpgrade(w http.ResponseWriter, r *http.Request, o *outReq
 		writeError(h.logger, w, r, h.targetStr, errUpgradeMissing)
 		return
 	}
+	// The upstream's headers go into w.Header() before the hijack so that
+	// middlewares wrapping w (headers, CORS) see and amend the 101 like
+	// any other response: they apply their changes when Hijack is called.
+	hdr := w.Header()
+	c.head.copyHeaders(hdr)
 	cc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// HTTP/2 clients cannot be hijacked; the server switched anyway,
 		// so the upstream connection is lost either way.
+		for k := range hdr {
+			delete(hdr, k)
+		}
 		writeError(h.logger, w, r, h.targetStr, err)
 		return
 	}
@@ -33,18 +41,11 @@ func (h *handler) serveUpgrade(w http.ResponseWriter, r *http.Request, o *outReq
 
 	bw := brw.Writer
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	head := &c.head
-	for _, f := range head.fields {
-		if f.skip {
-			continue
-		}
-		bw.Write(head.buf[f.name[0]:f.name[1]])
-		bw.WriteString(": ")
-		bw.Write(head.buf[f.value[0]:f.value[1]])
-		bw.WriteString("\r\n")
-	}
+	delete(hdr, "Connection")
+	delete(hdr, "Upgrade")
+	_ = hdr.Write(bw)
 	bw.WriteString("Connection: Upgrade\r\nUpgrade: ")
-	bw.WriteString(head.upgrade)
+	bw.WriteString(c.head.upgrade)
 	bw.WriteString("\r\n\r\n")
 	if err := bw.Flush(); err != nil {
 		return

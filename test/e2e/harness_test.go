@@ -126,8 +126,11 @@ func (in *instance) stop() {
 func (in *instance) waitReady() {
 	in.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
+	// A short client timeout keeps a berth that accepts but hangs from
+	// blocking past the deadline.
+	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", in.ports["traefik"]))
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", in.ports["traefik"]))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
