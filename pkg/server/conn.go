@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"sync"
 )
 
 // peekedConn is a connection whose first byte was read to tell TLS from
@@ -28,3 +29,42 @@ func (c *peekedConn) CloseWrite() error {
 	}
 	return nil
 }
+
+// connListener is a net.Listener fed by hand: berth's accept loop sniffs
+// and handshakes connections itself, then hands the HTTP/2 ones to
+// net/http's server through it.
+type connListener struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newConnListener(addr net.Addr) *connListener {
+	return &connListener{addr: addr, ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+// hand gives c to the server, or closes it when the listener is closed.
+func (l *connListener) hand(c net.Conn) {
+	select {
+	case l.ch <- c:
+	case <-l.closed:
+		_ = c.Close()
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return l.addr }

@@ -90,9 +90,7 @@ func (f *forwarded) apply(r *http.Request) {
 	}
 	if !f.insecure && !(len(f.trusted) > 0 && f.isTrusted(ip)) {
 		for _, k := range untrusted {
-			if _, ok := h[k]; ok {
-				delete(h, k)
-			}
+			delete(h, k)
 		}
 	}
 	if len(h[hXFP]) == 0 {

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/net/http2"
 
 	"github.com/berthproxy/berth/pkg/config"
 	"github.com/berthproxy/berth/pkg/h1"
@@ -41,14 +40,17 @@ type Server struct {
 
 // EntryPoint is one listening address.
 type EntryPoint struct {
-	Name     string
-	cfg      *config.EntryPoint
-	srv      *Server
-	ln       net.Listener
-	h1       *h1.Server
-	h2       *http2.Server
-	h2base   *http.Server
-	h2conns  sync.WaitGroup
+	Name string
+	cfg  *config.EntryPoint
+	srv  *Server
+	ln   net.Listener
+	h1   *h1.Server
+	// h2 serves HTTP/2 connections (TLS with ALPN h2). They are handed
+	// to it through h2ln after berth's own accept loop has sniffed and
+	// completed the TLS handshake; net/http's built-in HTTP/2 server
+	// takes it from there and handles GOAWAY on Shutdown.
+	h2       *http.Server
+	h2ln     *connListener
 	fwd      *forwarded
 	redirect *redirect
 	handler  http.Handler
@@ -126,7 +128,7 @@ func (s *Server) newEntryPoint(name string, cfg *config.EntryPoint, all map[stri
 		MaxKeepAliveRequests: keepAliveMax,
 		Logger:               ep.logger.Named("h1"),
 	}
-	ep.h2base = &http.Server{
+	ep.h2 = &http.Server{
 		Handler:           ep.handler,
 		ReadTimeout:       rt.ReadTimeout.D(),
 		ReadHeaderTimeout: rt.ReadHeaderTimeout.D(),
@@ -135,14 +137,10 @@ func (s *Server) newEntryPoint(name string, cfg *config.EntryPoint, all map[stri
 		MaxHeaderBytes:    maxHeader,
 		ErrorLog:          zap.NewStdLog(ep.logger.Named("h2")),
 	}
-	ep.h2 = &http2.Server{IdleTimeout: rt.IdleTimeout.D()}
 	if cfg.HTTP2 != nil && cfg.HTTP2.MaxConcurrentStreams > 0 {
-		ep.h2.MaxConcurrentStreams = uint32(cfg.HTTP2.MaxConcurrentStreams)
+		ep.h2.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.HTTP2.MaxConcurrentStreams}
 	}
-	if err := http2.ConfigureServer(ep.h2base, ep.h2); err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("entrypoint %q: http2: %v", name, err)
-	}
+	ep.h2ln = newConnListener(ln.Addr())
 	return ep, nil
 }
 
@@ -182,6 +180,7 @@ func (s *Server) Start() {
 			defer s.wg.Done()
 			ep.acceptLoop()
 		}(ep)
+		go func(ep *EntryPoint) { _ = ep.h2.Serve(ep.h2ln) }(ep)
 	}
 }
 
@@ -243,10 +242,8 @@ func (ep *EntryPoint) serveConn(c net.Conn) {
 		return
 	}
 	_ = tc.SetDeadline(time.Time{})
-	if tc.ConnectionState().NegotiatedProtocol == http2.NextProtoTLS {
-		ep.h2conns.Add(1)
-		defer ep.h2conns.Done()
-		ep.h2.ServeConn(tc, &http2.ServeConnOpts{BaseConfig: ep.h2base, Handler: ep.handler})
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		ep.h2ln.hand(tc)
 		return
 	}
 	ep.h1.ServeConn(tc)
@@ -311,16 +308,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		go func(ep *EntryPoint) { defer wg.Done(); errs <- ep.h1.Shutdown(ctx) }(ep)
 		go func(ep *EntryPoint) {
 			defer wg.Done()
-			// Shutdown on the base server sends GOAWAY to HTTP/2
-			// connections (http2.ConfigureServer registered the hook).
-			_ = ep.h2base.Shutdown(ctx)
-			done := make(chan struct{})
-			go func() { ep.h2conns.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				errs <- ctx.Err()
-			}
+			// Shutdown sends GOAWAY to HTTP/2 connections and waits
+			// for their streams to finish.
+			errs <- ep.h2.Shutdown(ctx)
 		}(ep)
 	}
 	wg.Wait()
