@@ -41,6 +41,17 @@ type Router struct {
 	// Source is where the router was defined ("dynamic.yml:12:5"); the
 	// decoder fills it.
 	Source string `json:"-" decode:"source"`
+	// KeySources maps each key written (by its canonical name, "rule")
+	// to where it was written, so errors can point at the key itself.
+	KeySources map[string]string `json:"-" decode:"keys"`
+}
+
+// SourceOf returns where key was written, or where the router was.
+func (r *Router) SourceOf(key string) string {
+	if p, ok := r.KeySources[key]; ok {
+		return p
+	}
+	return r.Source
 }
 
 // RouterTLS turns TLS on for a router and optionally names how to get its

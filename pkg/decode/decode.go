@@ -230,6 +230,15 @@ func (d *Decoder) decodeStruct(n *Node, path string, v reflect.Value) []*Error {
 			errs = append(errs, d.unknown(c, path, v.Type()))
 			continue
 		}
+		if fs.keys != nil && c.Pos != "" {
+			// Record where each key was written, so that a later check
+			// (routing's rule parser) can point at the key's own line.
+			m := v.FieldByIndex(fs.keys)
+			if m.IsNil() {
+				m.Set(reflect.MakeMap(m.Type()))
+			}
+			m.SetMapIndex(reflect.ValueOf(f.name), reflect.ValueOf(c.Pos))
+		}
 		errs = append(errs, d.DecodeValue(c, join(path, f.name), v.FieldByIndex(f.index))...)
 	}
 	return errs

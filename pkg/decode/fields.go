@@ -20,6 +20,9 @@ type fieldSet struct {
 	byName map[string]*field // lower-cased name
 	// source is the index of the `decode:"source"` field, or nil.
 	source []int
+	// keys is the index of the `decode:"keys"` field (a map[string]string
+	// from each decoded key's canonical name to its position), or nil.
+	keys []int
 }
 
 func (fs *fieldSet) lookup(name string) *field { return fs.byName[strings.ToLower(name)] }
@@ -50,6 +53,12 @@ func collectFields(fs *fieldSet, t reflect.Type, prefix []int) {
 		if sf.Tag.Get("decode") == "source" && sf.Type.Kind() == reflect.String {
 			if fs.source == nil {
 				fs.source = index
+			}
+			continue
+		}
+		if sf.Tag.Get("decode") == "keys" && sf.Type == reflect.TypeOf(map[string]string(nil)) {
+			if fs.keys == nil {
+				fs.keys = index
 			}
 			continue
 		}

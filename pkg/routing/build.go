@@ -114,7 +114,7 @@ func (b *builder) router(name string, r *config.Router, perEP, perEPTLS map[stri
 		info.Status = StatusDisabled
 		info.Errors = append(info.Errors, msg)
 		b.t.Issues = append(b.t.Issues, config.Issue{
-			Source: r.Source, Provider: info.Provider, Kind: "router", Object: name,
+			Source: r.SourceOf(key), Provider: info.Provider, Kind: "router", Object: name,
 			Key: key, Value: value, Msg: msg, Fatal: true,
 		})
 	}
@@ -125,7 +125,7 @@ func (b *builder) router(name string, r *config.Router, perEP, perEPTLS map[stri
 		}
 		info.Errors = append(info.Errors, msg)
 		b.t.Issues = append(b.t.Issues, config.Issue{
-			Source: r.Source, Provider: info.Provider, Kind: "router", Object: name,
+			Source: r.SourceOf(key), Provider: info.Provider, Kind: "router", Object: name,
 			Key: key, Value: value, Msg: msg,
 		})
 	}
