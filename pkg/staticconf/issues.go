@@ -27,6 +27,11 @@ func issueFor(e *decode.Error) config.Issue {
 		name := strings.TrimPrefix(e.Pos, "env ")
 		is.Key = ""
 		is.Msg = fmt.Sprintf("unknown environment variable %q", name)
+		// The environment holds more than berth's configuration: other
+		// tools' BERTH_* variables, and Kubernetes injects
+		// TRAEFIK_PORT-style variables for a Service named traefik. An
+		// unknown one is therefore reported, not fatal.
+		is.Fatal = false
 		if e.Suggestion != "" {
 			prefix := envPrefixes[0]
 			for _, p := range envPrefixes {
@@ -36,6 +41,7 @@ func issueFor(e *decode.Error) config.Issue {
 			}
 			is.Msg += fmt.Sprintf("; did you mean %q?", prefix+envName(e.Suggestion))
 		}
+		is.Msg += " (ignored)"
 	}
 	return is
 }
