@@ -13,7 +13,6 @@ package watch
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -209,7 +208,7 @@ func (w *Watcher) receive(ctx context.Context, st *state, i int, in <-chan confi
 			return
 		case snap = <-in:
 		}
-		h := snapshotHash(snap)
+		h := snap.Hash()
 		st.mu.Lock()
 		s := &st.slots[i]
 		if s.seen && s.hash == h {
@@ -338,21 +337,4 @@ func (st *state) merge() (Merged, [sha256.Size]byte) {
 
 	conf, issues := mergeSnapshots(names, snaps)
 	return Merged{Config: conf, Issues: issues, Providers: names}, key
-}
-
-// snapshotHash identifies a snapshot's content. It includes the objects'
-// Source fields, which JSON leaves out, so that a moved definition updates
-// the locations the API shows.
-func snapshotHash(s config.Snapshot) [sha256.Size]byte {
-	b, err := json.Marshal(struct {
-		Config  *config.Dynamic
-		Issues  []config.Issue
-		Sources []string
-	}{s.Config, s.Issues, sources(s.Config)})
-	if err != nil {
-		// A value JSON cannot encode makes the snapshot look new every
-		// time: a needless rebuild, but never a lost change.
-		return sha256.Sum256([]byte(time.Now().String() + err.Error()))
-	}
-	return sha256.Sum256(b)
 }

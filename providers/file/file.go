@@ -12,11 +12,9 @@ package file
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -111,7 +109,7 @@ func (p *Provider) watch(ctx context.Context, s *scanner, out chan<- config.Snap
 	// send delivers snap unless it equals the last one sent; it returns
 	// false when ctx is done.
 	send := func(snap config.Snapshot, first bool) bool {
-		h := snapshotHash(snap)
+		h := snap.Hash()
 		if !first && h == lastSent {
 			return true
 		}
@@ -206,68 +204,4 @@ func (p *Provider) watch(ctx context.Context, s *scanner, out chan<- config.Snap
 			}
 		}
 	}
-}
-
-// snapshotHash identifies a snapshot's content, including the objects'
-// Source fields (which JSON leaves out) so that a snapshot whose only change
-// is a line number still goes out and the API shows where objects are.
-func snapshotHash(s config.Snapshot) [sha256.Size]byte {
-	b, err := json.Marshal(struct {
-		Config  *config.Dynamic
-		Issues  []config.Issue
-		Sources []string
-	}{s.Config, s.Issues, sources(s.Config)})
-	if err != nil {
-		// A value JSON cannot encode (a middleware spec holding a func,
-		// say) makes every snapshot look new, which costs a rebuild but
-		// never loses a change.
-		return sha256.Sum256([]byte(time.Now().String()))
-	}
-	return sha256.Sum256(b)
-}
-
-// sources lists "kind name source" for every object that has a Source, in a
-// stable order.
-func sources(d *config.Dynamic) []string {
-	if d == nil {
-		return nil
-	}
-	var out []string
-	add := func(kind, name, src string) { out = append(out, kind+" "+name+" "+src) }
-	if h := d.HTTP; h != nil {
-		for n, o := range h.Routers {
-			if o != nil {
-				add("router", n, o.Source)
-			}
-		}
-		for n, o := range h.Services {
-			if o != nil {
-				add("service", n, o.Source)
-			}
-		}
-		for n, o := range h.Middlewares {
-			if o != nil {
-				add("middleware", n, o.Source)
-			}
-		}
-		for n, o := range h.ServersTransports {
-			if o != nil {
-				add("serversTransport", n, o.Source)
-			}
-		}
-	}
-	if t := d.TLS; t != nil {
-		for n, o := range t.Options {
-			if o != nil {
-				add("tls", n, o.Source)
-			}
-		}
-		for i, c := range t.Certificates {
-			if c != nil {
-				add("certificate", fmt.Sprint(i), c.Source)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
