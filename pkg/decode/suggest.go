@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/berthproxy/berth/pkg/didyoumean"
 )
 
 // unknown builds the error for key c, which struct type t does not have.
@@ -102,7 +104,7 @@ func deepSearch(t reflect.Type, name, next string) (path string, withNext bool) 
 				if ft.Kind() == reflect.Slice {
 					inner, ft = p+"[0]", deref(ft.Elem())
 				}
-				if depth >= 2 && similar(name, f.name) {
+				if depth >= 2 && didyoumean.Similar(name, f.name) {
 					if next != "" && ft.Kind() == reflect.Struct {
 						if nf := fieldsOf(ft).lookup(next); nf != nil {
 							return join(inner, nf.name), true
@@ -125,61 +127,5 @@ func deepSearch(t reflect.Type, name, next string) (path string, withNext bool) 
 // Suggest returns the candidate closest to word (case-insensitively) if it
 // is close enough to be a likely typo, or "".
 func Suggest(word string, candidates []string) string {
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		d := distance(strings.ToLower(word), strings.ToLower(c))
-		if d <= maxDistance(word) && (bestDist < 0 || d < bestDist) {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// similar reports whether a and b are the same key up to a small typo.
-func similar(a, b string) bool {
-	return distance(strings.ToLower(a), strings.ToLower(b)) <= maxDistance(a)
-}
-
-// maxDistance is how many edits still count as a typo: none for one- and
-// two-letter keys, where any edit gives another word, and up to two for
-// long ones.
-func maxDistance(word string) int {
-	switch n := len(word); {
-	case n <= 2:
-		return 0
-	case n <= 5:
-		return 1
-	}
-	return 2
-}
-
-// distance is the Levenshtein distance between a and b, with a swap of two
-// adjacent letters counted as one edit (the optimal string alignment
-// variant), since "adress" and "adderss" are both common.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20
-	}
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
+	return didyoumean.Closest(word, candidates)
 }

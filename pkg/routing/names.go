@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/berthproxy/berth/pkg/balancer"
+	"github.com/berthproxy/berth/pkg/didyoumean"
 	"github.com/berthproxy/berth/pkg/proxy"
 )
 
@@ -80,35 +81,8 @@ func contains(l []string, s string) bool {
 
 // suggest returns `; did you mean "x"?` for the closest known name, or "".
 func suggest(name string, known []string) string {
-	best, bestD := "", 4
-	for _, k := range known {
-		if d := distance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
+	if best := didyoumean.Closest(name, known); best != "" {
+		return "; did you mean \"" + best + "\"?"
 	}
-	if best == "" {
-		return ""
-	}
-	return "; did you mean \"" + best + "\"?"
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

@@ -3,6 +3,8 @@ package rules
 import (
 	"strconv"
 	"strings"
+
+	"github.com/berthproxy/berth/pkg/didyoumean"
 )
 
 // SyntaxError describes why a rule could not be compiled and where.
@@ -52,7 +54,7 @@ func suggestMatcher(name string) string {
 	}
 	best, bestDist := "", -1
 	for known := range matcherSpecs {
-		d := editDistance(strings.ToLower(name), strings.ToLower(known))
+		d := didyoumean.Distance(strings.ToLower(name), strings.ToLower(known))
 		if bestDist < 0 || d < bestDist || (d == bestDist && known < best) {
 			best, bestDist = known, d
 		}
@@ -71,35 +73,6 @@ func suggestMatcher(name string) string {
 var legacyMatchers = map[string]string{
 	"HostHeader": "Host",
 	"HostSNI":    "Host",
-}
-
-// editDistance is the optimal string alignment distance between a and b:
-// insertions, deletions, substitutions and transpositions of adjacent runes
-// each cost one, so "Hots" is one edit away from "Host".
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// Three rolling rows are enough: a transposition looks two rows back.
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // quoteArg renders a string argument the way a user would write it in a

@@ -172,28 +172,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		desc string
-		a, b string
-		want int
-	}{
-		{desc: "equal", a: "host", b: "host", want: 0},
-		{desc: "transposition", a: "hots", b: "host", want: 1},
-		{desc: "insertion", a: "headers", b: "header", want: 1},
-		{desc: "substitution", a: "metod", b: "method", want: 1},
-		{desc: "empty", a: "", b: "path", want: 4},
-		{desc: "unrelated", a: "foo", b: "host", want: 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.desc, func(t *testing.T) {
-			if got := editDistance(tt.a, tt.b); got != tt.want {
-				t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestDefaultPriority(t *testing.T) {
 	tests := []struct {
 		desc string
