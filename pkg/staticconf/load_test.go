@@ -154,6 +154,11 @@ func TestLoad(t *testing.T) {
 			issues: []string{`flag --entrypoints.web.adress: unknown flag "--entrypoints.web.adress"; did you mean "--entryPoints.web.address"?`, `flag --entrypoint.websecure.address: unknown flag "--entrypoint.websecure.address"; did you mean "--entryPoints.websecure.address"?`, `flag --pign: unknown flag "--pign"; did you mean "--ping"?`, `~"entryPoints.web.address": an entrypoint needs an address`},
 		},
 		{
+			desc:   "file provider needs exactly one of filename and directory",
+			args:   []string{"--providers.file.filename=a.yml", "--providers.file.directory=/etc/berth"},
+			issues: []string{`flag --providers.file.directory: "providers.file.directory" = "/etc/berth": set providers.file.filename or providers.file.directory, not both`},
+		},
+		{
 			desc:   "unknown environment variable with suggestion",
 			env:    []string{"TRAEFIK_PROVIDERS_DOCKER_EXPOSEDBYDEFAUL=false"},
 			issues: []string{`env TRAEFIK_PROVIDERS_DOCKER_EXPOSEDBYDEFAUL: unknown environment variable "TRAEFIK_PROVIDERS_DOCKER_EXPOSEDBYDEFAUL"; did you mean "TRAEFIK_PROVIDERS_DOCKER_EXPOSEDBYDEFAULT"? (ignored)`},
@@ -175,7 +180,7 @@ func TestLoad(t *testing.T) {
 				`flag --entrypoints.web.address: "entryPoints.web.address" = "80": not an address: want "host:port" or ":port", such as ":80"`,
 				`flag --entrypoints.web.forwardedheaders.trustedips: "entryPoints.web.forwardedHeaders.trustedIPs[0]" = "10.0.0.0/33": not an IP address or CIDR range (such as 10.0.0.0/8)`,
 				`flag --entrypoints.web.http.redirections.entrypoint.to: "entryPoints.web.http.redirections.entryPoint.to" = "websecure": no entrypoint named "websecure" (defined: tls, udp, web)`,
-				`flag --log.level: "log.level" = "verbose": want one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC`,
+				`flag --log.level: "log.level" = "verbose": want one of TRACE, DEBUG, INFO, WARN, WARNING, ERROR, FATAL, PANIC`,
 				`flag --accesslog.format: "accessLog.format" = "xml": want one of common, genericCLF, json`,
 				`flag --ping.entrypoint: "ping.entryPoint" = "admin": no entrypoint named "admin" (defined: tls, udp, web)`,
 			},

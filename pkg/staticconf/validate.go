@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	logLevels        = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "PANIC"}
+	logLevels        = []string{"TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC"}
 	logFormats       = []string{"common", "json"}
 	accessLogFormats = []string{"common", "genericCLF", "json"}
 )
@@ -29,6 +29,18 @@ func (l *loader) validate() {
 	}
 	if c.AccessLog != nil {
 		l.oneOf("accessLog.format", c.AccessLog.Format, accessLogFormats)
+	}
+	if c.Providers != nil && c.Providers.File != nil {
+		// The file provider needs exactly one of the two; saying so here
+		// makes `berth check` catch it instead of the provider failing
+		// (and being restarted) at run time.
+		f := c.Providers.File
+		switch {
+		case f.Filename == "" && f.Directory == "":
+			l.fatal("providers.file", "", "set providers.file.filename or providers.file.directory")
+		case f.Filename != "" && f.Directory != "":
+			l.fatal("providers.file.directory", f.Directory, "set providers.file.filename or providers.file.directory, not both")
+		}
 	}
 	if c.Ping != nil && !c.Ping.ManualRouting {
 		l.entryPointRef("ping.entryPoint", c.Ping.EntryPoint)
