@@ -129,6 +129,29 @@ func (p *Pool) janitor() {
 			for _, hp := range hosts {
 				hp.closeExpired(now)
 			}
+			p.forgetUnused(now)
+		}
+	}
+}
+
+// unusedAfter is how long a server's pool may go without a returned
+// connection before the Pool forgets it.
+const unusedAfter = 10 * time.Minute
+
+// forgetUnused drops the pools of servers that hold no idle connection and
+// have not been used for unusedAfter. Container addresses come and go, and
+// without this the map would grow with every address ever seen. A handler
+// of an old table that still holds a forgotten pool keeps working with it;
+// a new table gets a fresh one.
+func (p *Pool) forgetUnused(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, hp := range p.hosts {
+		hp.mu.Lock()
+		unused := len(hp.idle) == 0 && now.Sub(hp.lastPut) > max(unusedAfter, 2*hp.opts.IdleConnTimeout)
+		hp.mu.Unlock()
+		if unused {
+			delete(p.hosts, k)
 		}
 	}
 }
@@ -142,10 +165,11 @@ func (p *Pool) hostPoolFor(key poolKey, serverName string) *hostPool {
 	}
 	opts := key.opts.withDefaults()
 	hp := &hostPool{
-		addr:   key.addr,
-		opts:   opts,
-		dialer: net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second},
-		closed: p.closed,
+		addr:    key.addr,
+		opts:    opts,
+		dialer:  net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second},
+		closed:  p.closed,
+		lastPut: time.Now(),
 	}
 	if key.scheme == "https" {
 		hp.tlsConfig = http1TLSConfig(opts.TLSConfig, serverName)
@@ -198,6 +222,9 @@ type hostPool struct {
 	mu     sync.Mutex
 	idle   []*conn
 	closed bool
+	// lastPut is when a connection was last returned; the janitor drops
+	// pools for servers that have not been used for a long while.
+	lastPut time.Time
 }
 
 // get pops the most recently used idle connection that has not expired, or
@@ -232,6 +259,7 @@ func (hp *hostPool) put(c *conn, now time.Time) {
 		return
 	}
 	c.idleSince = now
+	hp.lastPut = now
 	hp.idle = append(hp.idle, c)
 	hp.mu.Unlock()
 }
