@@ -104,8 +104,16 @@ func (t *Table) TLS() *tlsx.Store { return t.tls }
 // TLSOption returns the TLS options for a server name: the options named by
 // a TLS router whose rule requires that host, else the default options.
 func (t *Table) TLSOption(serverName string) *config.TLSOption {
-	if o, ok := t.tlsOptions[strings.ToLower(serverName)]; ok {
+	name := strings.ToLower(serverName)
+	if o, ok := t.tlsOptions[name]; ok {
 		return o
+	}
+	// A router for Host(`*.example.com`) names options for every single
+	// label under example.com.
+	if i := strings.IndexByte(name, '.'); i > 0 && len(t.tlsOptions) > 0 {
+		if o, ok := t.tlsOptions["*"+name[i:]]; ok {
+			return o
+		}
 	}
 	return t.defaultTLS
 }
