@@ -13,6 +13,7 @@ import (
 	"github.com/berthproxy/berth/middlewares/chain"
 	"github.com/berthproxy/berth/middlewares/headers"
 	"github.com/berthproxy/berth/middlewares/redirectscheme"
+	"github.com/berthproxy/berth/middlewares/retry"
 	"github.com/berthproxy/berth/middlewares/stripprefix"
 	"github.com/berthproxy/berth/pkg/middleware"
 )
@@ -27,6 +28,7 @@ var All = []middleware.Factory{
 	redirectscheme.Factory{},
 	basicauth.Factory{},
 	chain.Factory{},
+	retry.Factory{},
 }
 
 func init() {

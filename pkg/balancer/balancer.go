@@ -1,9 +1,19 @@
 // Package balancer chooses, per request, which server of a service handles
-// it. A strategy ("wrr", later "leastconn", "p2c", ...) is a Builder that turns
-// a service's servers into a Picker once per routing-table build; Pickers are
-// immutable and never block, so a table swap never waits on traffic and
-// traffic never waits on a swap. State that must survive a swap (rotation
-// counters) lives in a State kept by the caller.
+// it. A strategy ("wrr", "leastconn", "p2c", "random", "hash") is a Builder
+// that turns a service's servers into a Picker once per routing-table build;
+// New adds what every strategy shares on top: backup servers and sticky
+// cookies. Pickers are immutable and never block, so a table swap never
+// waits on traffic and traffic never waits on a swap.
+//
+// State that must survive a swap lives outside the pickers: the rotation in a
+// State per service, and per server URL a Load (requests in flight, passive
+// health) and a Health (the active check). Pickers only read it, and count
+// the chosen request in flight, so that a reload neither resets a rotation
+// nor forgets that a server is busy or down.
+//
+// Pick contract: a successful Pick has counted the request in flight on the
+// chosen server (respecting its MaxConns); whoever serves the request calls
+// Server.Release when it is done. Handler does both.
 package balancer
 
 import (
@@ -14,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Default is the strategy used when a service names none.
@@ -25,6 +36,10 @@ const MaxWeight = 1 << 24
 // ErrNoServer is returned when no server can take the request.
 var ErrNoServer = errors.New("no available server")
 
+// ErrFull is returned when servers are up but every one of them is at its
+// maxConns; Handler waits a little for a slot before giving up with 503.
+var ErrFull = errors.New("every server is at its maxConns")
+
 // Server is one backend of a service as seen by pickers.
 type Server struct {
 	// URL identifies the server; health and counters kept outside the
@@ -35,6 +50,21 @@ type Server struct {
 	Weight int
 	// Handler forwards a request to this server (built by the proxy pool).
 	Handler http.Handler
+	// Backup servers are used only when no primary server is available.
+	Backup bool
+	// MaxConns caps the requests in flight to this server (0: no cap). A
+	// full server is skipped.
+	MaxConns int
+	// SlowStart ramps the server's share up linearly over this long after
+	// it joined or recovered.
+	SlowStart time.Duration
+	// Load is the server's shared state (in flight, passive health), kept
+	// by the caller per server URL; nil gives the server a private one.
+	Load *Load
+	// Health is the server's active health; nil means always up.
+	Health Health
+
+	own Load
 }
 
 // PickResult is the outcome of one Pick.
@@ -75,19 +105,44 @@ type Options struct {
 	// name and a hash of the servers) and passes it to every rebuild; nil
 	// means a fresh State, so the rotation starts over.
 	State *State
+	// Hash configures the "hash" strategy.
+	Hash HashOptions
+}
+
+// HashOptions configure the "hash" strategy.
+type HashOptions struct {
+	// Key is "clientip", "uri", "header:<Name>", "cookie:<name>" or
+	// "query:<param>"; empty means "clientip".
+	Key string
+	// BoundedLoad, when above 1, caps each server at ceil(BoundedLoad ×
+	// average requests in flight); 0 turns the bound off.
+	BoundedLoad float64
 }
 
 // State is the part of a service's balancing that survives routing-table
 // rebuilds, so that a reload does not send the next requests to the first
 // server again. Its zero value is ready to use; it must not be copied.
 type State struct {
-	// next is the number of picks made so far on the precomputed WRR cycle.
+	// next is the number of picks made so far on the precomputed WRR cycle;
+	// the other strategies use it to rotate where ties are broken.
 	next atomic.Uint64
 
 	// mu guards current, the smooth-WRR current weights of the fallback
 	// path used when the cycle would be too long to precompute.
 	mu      sync.Mutex
 	current []int64
+	// backup is the rotation of the service's backup servers.
+	backup *State
+}
+
+// backupState returns the State of the backup servers' rotation.
+func (s *State) backupState() *State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.backup == nil {
+		s.backup = NewState()
+	}
+	return s.backup
 }
 
 // NewState returns a fresh State.

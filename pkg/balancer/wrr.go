@@ -88,13 +88,42 @@ type wrr struct {
 	state *State
 }
 
-// Pick returns the next server of the cycle.
-func (p *wrr) Pick(*http.Request) (PickResult, error) {
-	if len(p.cycle) == 1 {
-		return PickResult{Server: p.cycle[0]}, nil
+// Pick returns the next usable server of the cycle.
+func (p *wrr) Pick(r *http.Request) (PickResult, error) { return p.pickExcept(r, nil) }
+
+// pickExcept walks the cycle from the next position and takes the first
+// server that is available, not full and (in slow start) admitted. Skipping
+// an unavailable server hands its turn to the next one in the cycle, so the
+// remaining servers keep their relative weights.
+func (p *wrr) pickExcept(_ *http.Request, skip *Server) (PickResult, error) {
+	var c clock
+	n := uint64(0)
+	if len(p.cycle) > 1 {
+		n = p.state.next.Add(1) - 1
 	}
-	n := p.state.next.Add(1) - 1
-	return PickResult{Server: p.cycle[n%uint64(len(p.cycle))]}, nil
+	size := uint64(len(p.cycle))
+	var rampUp *Server
+	sawFull := false
+	for i := uint64(0); i < size; i++ {
+		s := p.cycle[(n+i)%size]
+		if s == skip || !s.available(&c) {
+			continue
+		}
+		if !s.admit(&c) {
+			rampUp = s
+			continue
+		}
+		if s.acquire() {
+			return PickResult{Server: s}, nil
+		}
+		sawFull = true
+	}
+	// Only servers in slow start were left and chance turned them all
+	// down: one of them still takes the request rather than failing it.
+	if rampUp != nil && rampUp.acquire() {
+		return PickResult{Server: rampUp}, nil
+	}
+	return PickResult{}, outcome(sawFull || rampUp != nil)
 }
 
 // smoothWRR runs smooth WRR step by step, for cycles too long to precompute.
@@ -107,20 +136,61 @@ type smoothWRR struct {
 }
 
 // Pick runs one smooth-WRR step.
-func (p *smoothWRR) Pick(*http.Request) (PickResult, error) {
-	st := p.state
-	st.mu.Lock()
-	// A State handed over from a different server list cannot be
-	// continued; start that rotation over.
-	if len(st.current) != len(p.weights) {
-		st.current = make([]int64, len(p.weights))
+func (p *smoothWRR) Pick(r *http.Request) (PickResult, error) { return p.pickExcept(r, nil) }
+
+// pickExcept runs one smooth-WRR step over the usable servers only, so an
+// unavailable server neither takes turns nor accumulates credit.
+func (p *smoothWRR) pickExcept(_ *http.Request, skip *Server) (PickResult, error) {
+	var c clock
+	sawFull := false
+	for range 3 {
+		st := p.state
+		st.mu.Lock()
+		// A State handed over from a different server list cannot be
+		// continued; start that rotation over.
+		if len(st.current) != len(p.weights) {
+			st.current = make([]int64, len(p.weights))
+		}
+		best, total := -1, int64(0)
+		for i, w := range p.weights {
+			s := p.servers[i]
+			if s == skip || !s.available(&c) {
+				continue
+			}
+			if s.full() {
+				sawFull = true
+				continue
+			}
+			st.current[i] += w
+			total += w
+			if best < 0 || st.current[i] > st.current[best] {
+				best = i
+			}
+		}
+		if best >= 0 {
+			st.current[best] -= total
+		}
+		st.mu.Unlock()
+		if best < 0 {
+			return PickResult{}, outcome(sawFull)
+		}
+		if s := p.servers[best]; s.acquire() {
+			return PickResult{Server: s}, nil
+		}
+		// The server filled up between the scan and acquire; try again.
+		sawFull = true
 	}
-	i := smoothStep(st.current, p.weights, p.total)
-	st.mu.Unlock()
-	return PickResult{Server: p.servers[i]}, nil
+	return PickResult{}, outcome(sawFull)
 }
 
+// servers returns the distinct servers of the cycle.
+func (p *wrr) serverList() []*Server { return distinct(p.cycle) }
+
+func (p *smoothWRR) serverList() []*Server { return p.servers }
+
 var (
-	_ Picker = (*wrr)(nil)
-	_ Picker = (*smoothWRR)(nil)
+	_ Picker   = (*wrr)(nil)
+	_ Picker   = (*smoothWRR)(nil)
+	_ excepter = (*wrr)(nil)
+	_ excepter = (*smoothWRR)(nil)
 )

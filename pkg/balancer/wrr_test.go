@@ -272,7 +272,7 @@ func TestRegistry(t *testing.T) {
 		{desc: "wrr", name: "wrr", ok: true},
 		{desc: "case-insensitive", name: "WRR", ok: true},
 		{desc: "empty is the default", name: "", ok: true},
-		{desc: "unknown", name: "random", ok: false},
+		{desc: "unknown", name: "nosuch", ok: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

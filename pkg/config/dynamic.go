@@ -71,7 +71,60 @@ type Domain struct {
 // Service says where a router's requests go.
 type Service struct {
 	LoadBalancer *LoadBalancer `json:"loadBalancer,omitempty"`
-	Source       string        `json:"-" decode:"source"`
+	// Weighted, Mirroring and Failover are Traefik's composite services:
+	// they send requests to other services rather than to servers. A
+	// service sets exactly one of LoadBalancer, Weighted, Mirroring and
+	// Failover.
+	Weighted  *WeightedService  `json:"weighted,omitempty"`
+	Mirroring *MirroringService `json:"mirroring,omitempty"`
+	Failover  *FailoverService  `json:"failover,omitempty"`
+	Source    string            `json:"-" decode:"source"`
+}
+
+// WeightedService splits requests between services by weight (canary
+// releases, blue/green), optionally pinning clients with a cookie.
+type WeightedService struct {
+	Services    []WeightedRef `json:"services,omitempty"`
+	Sticky      *Sticky       `json:"sticky,omitempty"`
+	HealthCheck *struct{}     `json:"healthCheck,omitempty"`
+}
+
+// WeightedRef is one service of a weighted service and its share.
+type WeightedRef struct {
+	Name   string `json:"name,omitempty"`
+	Weight *int   `json:"weight,omitempty"`
+}
+
+// MirroringService sends every request to Service and a copy of a share of
+// them to each mirror; the mirrors' responses are discarded.
+type MirroringService struct {
+	Service string      `json:"service,omitempty"`
+	Mirrors []MirrorRef `json:"mirrors,omitempty"`
+	// MaxBodySize bounds the request body that is buffered to be copied to
+	// the mirrors; a request with a larger body is not mirrored. Unset
+	// means 1 MiB (Traefik's default is unbounded, -1, which berth also
+	// accepts).
+	MaxBodySize *int64 `json:"maxBodySize,omitempty"`
+	// MirrorBody sends the request body to the mirrors (default true);
+	// false mirrors the request without its body and buffers nothing.
+	MirrorBody  *bool     `json:"mirrorBody,omitempty"`
+	HealthCheck *struct{} `json:"healthCheck,omitempty"`
+}
+
+// MirrorRef is one mirror and the percentage of requests it gets.
+type MirrorRef struct {
+	Name    string `json:"name,omitempty"`
+	Percent int    `json:"percent,omitempty"`
+}
+
+// FailoverService sends requests to Service while it has a healthy server,
+// and to Fallback otherwise. berth also fails over, for idempotent
+// requests, when Service answers with one of StatusCodes.
+type FailoverService struct {
+	Service     string    `json:"service,omitempty"`
+	Fallback    string    `json:"fallback,omitempty"`
+	StatusCodes []string  `json:"statusCodes,omitempty"`
+	HealthCheck *struct{} `json:"healthCheck,omitempty"`
 }
 
 // LoadBalancer balances requests over Servers.
@@ -85,6 +138,36 @@ type LoadBalancer struct {
 	ServersTransport   string              `json:"serversTransport,omitempty"`
 	Sticky             *Sticky             `json:"sticky,omitempty"`
 	HealthCheck        *HealthCheck        `json:"healthCheck,omitempty"`
+	// Hash configures the "hash" strategy.
+	Hash *HashOptions `json:"hash,omitempty"`
+	// PassiveHealthCheck ejects a server that fails too often (nginx's
+	// max_fails/fail_timeout, Traefik's passiveHealthCheck).
+	PassiveHealthCheck *PassiveHealthCheck `json:"passiveHealthCheck,omitempty"`
+	// QueueTimeout is how long a request waits for a server when every
+	// server is at its maxConns, before a 503 (default 100ms).
+	QueueTimeout Duration `json:"queueTimeout,omitempty"`
+}
+
+// HashOptions configures consistent hashing.
+type HashOptions struct {
+	// Key is what is hashed: "clientip", "uri", "header:<Name>",
+	// "cookie:<name>" or "query:<param>".
+	Key string `json:"key,omitempty"`
+	// BoundedLoad, when above 1, caps every server at BoundedLoad times
+	// the average number of requests in flight (consistent hashing with
+	// bounded loads); a key whose server is full goes to the next server
+	// on the ring. 0 turns the bound off.
+	BoundedLoad float64 `json:"boundedLoad,omitempty"`
+}
+
+// PassiveHealthCheck ejects a server after MaxFails failures (connection
+// errors and 5xx answers) within FailTimeout, for FailTimeout. Traefik's
+// names, MaxFailedAttempts and FailureWindow, are accepted as aliases.
+type PassiveHealthCheck struct {
+	MaxFails          int      `json:"maxFails,omitempty"`
+	FailTimeout       Duration `json:"failTimeout,omitempty"`
+	MaxFailedAttempts int      `json:"maxFailedAttempts,omitempty"`
+	FailureWindow     Duration `json:"failureWindow,omitempty"`
 }
 
 // Server is one backend address.
@@ -92,6 +175,13 @@ type Server struct {
 	URL          string `json:"url,omitempty"`
 	Weight       *int   `json:"weight,omitempty"`
 	PreservePath bool   `json:"preservePath,omitempty"`
+	// MaxConns caps the requests in flight to this server; 0 is no cap.
+	MaxConns int `json:"maxConns,omitempty"`
+	// Backup servers take requests only when every other server is down.
+	Backup bool `json:"backup,omitempty"`
+	// SlowStart ramps the server's weight up linearly over this long after
+	// it joins the service or recovers.
+	SlowStart Duration `json:"slowStart,omitempty"`
 }
 
 // ResponseForwarding tunes how responses are streamed back.
@@ -131,6 +221,11 @@ type HealthCheck struct {
 	Hostname        string            `json:"hostname,omitempty"`
 	FollowRedirects *bool             `json:"followRedirects,omitempty"`
 	Headers         map[string]string `json:"headers,omitempty"`
+	// Rise is how many checks in a row must pass to bring a down server up;
+	// Fall how many must fail to take an up server down (HAProxy's names).
+	// Both default to 1, Traefik's behaviour of flipping on one result.
+	Rise int `json:"rise,omitempty"`
+	Fall int `json:"fall,omitempty"`
 }
 
 // ServersTransport configures how berth connects to servers.

@@ -137,10 +137,26 @@ func (b *builder) report(kind, object string, errs []*decode.Error) {
 // checkService requires exactly one kind of service, since a service that
 // names none has nowhere to send requests.
 func checkService(n *decode.Node, s *config.Service) *decode.Error {
-	if s.LoadBalancer == nil {
-		return decode.Errorf(n, "", "service defines no kind of service; want loadBalancer")
+	var kinds []string
+	if s.LoadBalancer != nil {
+		kinds = append(kinds, "loadBalancer")
 	}
-	return nil
+	if s.Weighted != nil {
+		kinds = append(kinds, "weighted")
+	}
+	if s.Mirroring != nil {
+		kinds = append(kinds, "mirroring")
+	}
+	if s.Failover != nil {
+		kinds = append(kinds, "failover")
+	}
+	switch len(kinds) {
+	case 0:
+		return decode.Errorf(n, "", "service defines no kind of service; want one of loadBalancer, weighted, mirroring, failover")
+	case 1:
+		return nil
+	}
+	return decode.Errorf(n, "", "service defines %s; want exactly one kind of service", strings.Join(kinds, " and "))
 }
 
 // checkCertificate requires both halves of a certificate.

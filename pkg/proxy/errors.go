@@ -93,9 +93,35 @@ type ctxWrapError struct{ ctx, err error }
 func (e *ctxWrapError) Error() string { return e.ctx.Error() + ": " + e.err.Error() }
 func (e *ctxWrapError) Unwrap() error { return e.ctx }
 
+// UpstreamErrorHandler may be implemented by the ResponseWriter a proxy
+// handler is given, to hear about forwarding failures that happen before
+// anything was written to the client. If UpstreamError returns true, the
+// handler writes nothing and returns: the writer's owner takes over, for
+// example to send the request to another server. The call happens only on
+// the error path, so the hook costs the fast path nothing.
+type UpstreamErrorHandler interface {
+	UpstreamError(err error) bool
+}
+
+// IsConnectError reports whether err is a failure to connect to the server
+// (dial refused or timed out, TLS handshake failed): nothing of the request
+// reached the server, so it can be sent to another one whatever its method.
+func IsConnectError(err error) bool {
+	var de *dialError
+	if errors.As(err, &de) {
+		return true
+	}
+	// The HTTP/2 path reports dial failures from the transport as they are.
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
 // writeError answers the client after an upstream failure. It must only be
 // called before response headers were written.
 func writeError(logger *zap.Logger, w http.ResponseWriter, r *http.Request, target string, err error) {
+	if eh, ok := w.(UpstreamErrorHandler); ok && eh.UpstreamError(err) {
+		return
+	}
 	code := ErrorStatus(err)
 	if ce := logger.Check(zap.DebugLevel, "upstream error"); ce != nil {
 		ce.Write(zap.String("target", target), zap.String("method", r.Method),
