@@ -1,5 +1,7 @@
 // Package logs builds berth's own logger (zap) from the static `log`
-// section: level, format and file.
+// section: level, format and file. The level can change while berth runs
+// (Logger.Level, served by the API at /api/log/level), and a log file can be
+// reopened after logrotate moved it (Logger.Reopen, on SIGUSR1).
 package logs
 
 import (
@@ -32,16 +34,45 @@ func ParseLevel(s string) (zapcore.Level, error) {
 	return 0, fmt.Errorf("unknown log level %q (valid: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC)", s)
 }
 
-// New returns the logger and a function that flushes and closes it. A nil
-// cfg means Traefik's defaults: ERROR level, console format, standard error.
-func New(cfg *config.Log) (*zap.Logger, func(), error) {
+// LevelName is the Traefik name of a zap level (DEBUG, INFO, ...).
+func LevelName(l zapcore.Level) string { return l.CapitalString() }
+
+// Logger is berth's logger with the handles to change it at runtime.
+type Logger struct {
+	*zap.Logger
+	// Level is the level in force; setting it takes effect at once for
+	// every named logger derived from this one.
+	Level zap.AtomicLevel
+	file  *File // nil when logging to standard error
+}
+
+// Reopen reopens the log file (after logrotate renamed it); it does
+// nothing when logging to standard error.
+func (l *Logger) Reopen() error {
+	if l.file == nil {
+		return nil
+	}
+	return l.file.Reopen()
+}
+
+// Close flushes and closes the logger.
+func (l *Logger) Close() {
+	_ = l.Sync()
+	if l.file != nil {
+		_ = l.file.Close()
+	}
+}
+
+// Open builds the logger of a `log` section. A nil cfg means Traefik's
+// defaults: ERROR level, console format, standard error.
+func Open(cfg *config.Log) (*Logger, error) {
 	if cfg == nil {
 		cfg = &config.Log{}
 		cfg.SetDefaults()
 	}
 	level, err := ParseLevel(cfg.Level)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.TimeKey = "time"
@@ -54,18 +85,28 @@ func New(cfg *config.Log) (*zap.Logger, func(), error) {
 		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	default:
-		return nil, nil, fmt.Errorf("unknown log format %q (valid: common, json)", cfg.Format)
+		return nil, fmt.Errorf("unknown log format %q (valid: common, json)", cfg.Format)
 	}
+	l := &Logger{Level: zap.NewAtomicLevelAt(level)}
 	out := zapcore.Lock(os.Stderr)
-	closeFn := func() {}
 	if cfg.FilePath != "" {
-		f, err := os.OpenFile(cfg.FilePath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := OpenFile(cfg.FilePath)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		out = zapcore.Lock(f)
-		closeFn = func() { _ = f.Close() }
+		l.file = f
+		out = zapcore.AddSync(f)
 	}
-	logger := zap.New(zapcore.NewCore(enc, out, zap.NewAtomicLevelAt(level)))
-	return logger, func() { _ = logger.Sync(); closeFn() }, nil
+	l.Logger = zap.New(zapcore.NewCore(enc, out, l.Level))
+	return l, nil
+}
+
+// New returns the logger and a function that flushes and closes it; see
+// Open for a logger whose level and file can change at runtime.
+func New(cfg *config.Log) (*zap.Logger, func(), error) {
+	l, err := Open(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.Logger, l.Close, nil
 }
