@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -14,8 +13,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/berthproxy/berth/pkg/balancer"
 	"github.com/berthproxy/berth/pkg/config"
+	"github.com/berthproxy/berth/pkg/metrics"
 	"github.com/berthproxy/berth/pkg/middleware"
 	"github.com/berthproxy/berth/pkg/proxy"
 	"github.com/berthproxy/berth/pkg/rules"
@@ -38,6 +37,9 @@ type Deps struct {
 	// Pools is the state that outlives tables; it must not be nil.
 	Pools  *Pools
 	Logger *zap.Logger
+	// Metrics, when set, gets an observer per router, service and server
+	// (observe.go); nil leaves the handlers unwrapped.
+	Metrics *metrics.Registry
 }
 
 // builder holds the state of one Build call.
@@ -48,6 +50,9 @@ type builder struct {
 	svcs   map[string]http.Handler // built services by qualified name
 	svcErr map[string]error
 	trans  map[string]proxy.TransportOptions
+
+	// svcBuild is the state of building services (services.go).
+	svcBuild
 }
 
 // Build compiles a merged configuration (names qualified as name@provider)
@@ -84,9 +89,7 @@ func Build(cfg *config.Dynamic, issues []config.Issue, generation uint64, deps D
 	for name, m := range cfg.HTTP.Middlewares {
 		b.t.Middlewares[name] = &MiddlewareInfo{Middleware: m, Name: name, Provider: providerOf(name), Status: StatusEnabled}
 	}
-	for _, name := range sortedKeys(cfg.HTTP.Services) {
-		b.service(name)
-	}
+	b.services()
 	perEP := map[string][]*route{}
 	perEPTLS := map[string][]*route{}
 	for _, name := range sortedKeys(cfg.HTTP.Routers) {
@@ -213,7 +216,7 @@ func (b *builder) router(name string, r *config.Router, perEP, perEPTLS map[stri
 			fail("middlewares", strings.Join(r.Middlewares, ","), "%v", err)
 			return
 		}
-		rt := &route{name: name, rule: rule, priority: info.Priority, handler: h}
+		rt := &route{name: name, rule: rule, priority: info.Priority, handler: b.observeRouter(name, svcName, h)}
 		if isTLS {
 			perEPTLS[ep] = append(perEPTLS[ep], rt)
 		} else {
@@ -312,103 +315,6 @@ func (b *builder) serviceHandler(name string) (http.Handler, error) {
 		return nil, fmt.Errorf("service %q is disabled: %v", name, err)
 	}
 	return nil, fmt.Errorf("service %q does not exist%s", name, suggest(name, sortedKeys(b.cfg.HTTP.Services)))
-}
-
-// service builds one service and records its status.
-func (b *builder) service(name string) {
-	s := b.cfg.HTTP.Services[name]
-	info := &ServiceInfo{Service: s, Name: name, Provider: providerOf(name), Status: StatusEnabled}
-	b.t.Services[name] = info
-	h, err := b.buildService(name, s, info)
-	if err != nil {
-		info.Status = StatusDisabled
-		info.Errors = append(info.Errors, err.Error())
-		b.svcErr[name] = err
-		b.t.Issues = append(b.t.Issues, config.Issue{
-			Source: s.Source, Provider: info.Provider, Kind: "service", Object: name, Msg: err.Error(), Fatal: true,
-		})
-		return
-	}
-	b.svcs[name] = h
-}
-
-func (b *builder) buildService(name string, s *config.Service, info *ServiceInfo) (http.Handler, error) {
-	lb := s.LoadBalancer
-	if lb == nil {
-		return nil, fmt.Errorf("service has no loadBalancer")
-	}
-	strategy := lb.Strategy
-	if strategy == "" {
-		strategy = "wrr"
-	}
-	bld, ok := balancer.Lookup(strings.ToLower(strategy))
-	if !ok {
-		return nil, fmt.Errorf("unknown strategy %q (known: %s)", strategy, strings.Join(balancer.Strategies(), ", "))
-	}
-	topts, err := b.transport(lb.ServersTransport, info.Provider)
-	if err != nil {
-		return nil, err
-	}
-	pass := lb.PassHostHeader == nil || *lb.PassHostHeader
-	var flush time.Duration
-	if lb.ResponseForwarding != nil {
-		flush = lb.ResponseForwarding.FlushInterval.D()
-	}
-	servers := make([]*balancer.Server, 0, len(lb.Servers))
-	var key strings.Builder
-	key.WriteString(name)
-	for i, srv := range lb.Servers {
-		u, err := parseServerURL(srv.URL)
-		if err != nil {
-			return nil, fmt.Errorf("servers[%d].url %q: %v", i, srv.URL, err)
-		}
-		w := 1
-		if srv.Weight != nil {
-			if *srv.Weight < 0 {
-				return nil, fmt.Errorf("servers[%d].weight %d: must not be negative", i, *srv.Weight)
-			}
-			w = *srv.Weight
-		}
-		h := b.deps.Pools.Proxy.Handler(proxy.Target{URL: u, PassHostHeader: pass, FlushInterval: flush, PreservePath: srv.PreservePath}, topts)
-		servers = append(servers, &balancer.Server{URL: u.String(), Weight: w, Handler: h})
-		fmt.Fprintf(&key, "|%s*%d", u.String(), w)
-	}
-	if len(servers) == 0 {
-		info.Status = StatusWarning
-		info.Errors = append(info.Errors, "service has no servers; it answers 503")
-		return unavailable{}, nil
-	}
-	picker, err := bld.Build(servers, balancer.Options{State: b.deps.Pools.State(key.String())})
-	if err != nil {
-		return nil, err
-	}
-	return balancer.Handler(picker), nil
-}
-
-// unavailable answers 503 for a service that has no server.
-type unavailable struct{}
-
-func (unavailable) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte("Service Unavailable\n"))
-}
-
-// parseServerURL checks a server URL: http, https or h2c with a host.
-func parseServerURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, err
-	}
-	switch u.Scheme {
-	case "http", "https", "h2c":
-	default:
-		return nil, fmt.Errorf("scheme must be http, https or h2c")
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("no host")
-	}
-	return u, nil
 }
 
 // transport resolves a serversTransport reference into proxy options;

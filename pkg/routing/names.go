@@ -1,26 +1,92 @@
 package routing
 
 import (
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berthproxy/berth/pkg/balancer"
 	"github.com/berthproxy/berth/pkg/didyoumean"
+	"github.com/berthproxy/berth/pkg/health"
 	"github.com/berthproxy/berth/pkg/proxy"
 )
 
-// Pools is the state that outlives routing tables: upstream connections and
-// balancer rotation. One Pools lives as long as the process.
+// Pools is the state that outlives routing tables: upstream connections,
+// balancer rotation, per-server load and passive health, active health
+// checkers and the sticky-cookie key. One Pools lives as long as the process.
 type Pools struct {
-	Proxy  *proxy.Pool
+	Proxy *proxy.Pool
+	// Health runs the active health checks; nil turns them off (berth
+	// check builds tables without probing anything).
+	Health *health.Pool
+	// StickyKey keys sticky-cookie values; NewPools reads it from
+	// BERTH_STICKY_KEY. Empty derives a key per service from its name.
+	StickyKey []byte
+
 	mu     sync.Mutex
 	states map[string]*balancer.State
+	loads  map[string]*balancer.Load
+	built  bool
+
+	mirrorSlots chan struct{}
 }
 
-// NewPools returns empty pools around a proxy pool.
+// StickyKeyEnv names the environment variable holding the key that sticky
+// cookie values are keyed with; replicas of berth must share it.
+const StickyKeyEnv = "BERTH_STICKY_KEY"
+
+// NewPools returns empty pools around a proxy pool, with a health pool when
+// p is not nil (a table built for traffic).
 func NewPools(p *proxy.Pool) *Pools {
-	return &Pools{Proxy: p, states: map[string]*balancer.State{}}
+	ps := &Pools{
+		Proxy:       p,
+		states:      map[string]*balancer.State{},
+		loads:       map[string]*balancer.Load{},
+		mirrorSlots: make(chan struct{}, maxMirrorsInFlight),
+	}
+	if p != nil {
+		ps.Health = health.NewPool(nil, 0)
+	}
+	if k := os.Getenv(StickyKeyEnv); k != "" {
+		ps.StickyKey = []byte(k)
+	}
+	return ps
+}
+
+// Load returns the shared state of a server URL (requests in flight,
+// passive health), creating it on first use. A server that first appears
+// after the first build has joined a running service, which slow start
+// ramps up from; servers of the first build are not ramped.
+func (p *Pools) Load(serverURL string) *balancer.Load {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.loads[serverURL]
+	if !ok {
+		var joined int64
+		if p.built {
+			joined = time.Now().UnixNano()
+		}
+		l = balancer.NewLoad(joined)
+		p.loads[serverURL] = l
+	}
+	return l
+}
+
+// endBuild records that a table was built and forgets the idle servers it
+// does not use, so that servers which come and go (containers get new
+// addresses) do not accumulate. A server still serving requests of an old
+// table is kept; the old table holds its Load anyway.
+func (p *Pools) endBuild(used map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.built = true
+	for u, l := range p.loads {
+		if !used[u] && l.InFlight() == 0 {
+			delete(p.loads, u)
+		}
+	}
 }
 
 // State returns the balancer state for a service identity (its name and
