@@ -287,6 +287,21 @@ type ACME struct {
 	EAB            *EAB           `json:"eab,omitempty"`
 	HTTPChallenge  *HTTPChallenge `json:"httpChallenge,omitempty"`
 	TLSChallenge   *TLSChallenge  `json:"tlsChallenge,omitempty"`
+	// OnDemand obtains a certificate at the first handshake for a name no
+	// router asks for (berth's addition, after Caddy's on-demand TLS).
+	OnDemand *OnDemand `json:"onDemand,omitempty"`
+}
+
+// OnDemand is on-demand TLS: a certificate is obtained during the first
+// handshake for an unknown server name, if the Ask URL allows that name.
+type OnDemand struct {
+	// Ask is a URL that berth queries with ?domain=NAME; only a 200
+	// answer allows a certificate for NAME. It is required, so that
+	// anyone pointing a name at berth cannot make it order certificates.
+	Ask string `json:"ask,omitempty"`
+	// RateLimit is the number of on-demand orders allowed per minute
+	// (0: 10).
+	RateLimit int `json:"rateLimit,omitempty"`
 }
 
 // SetDefaults fills the defaults Traefik documents.

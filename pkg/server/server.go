@@ -36,6 +36,7 @@ type Server struct {
 	draining    atomic.Bool
 	tlsConfig   *tls.Config
 	wg          sync.WaitGroup
+	acme        atomic.Pointer[acmeBox] // see acme.go
 }
 
 // EntryPoint is one listening address.
@@ -55,6 +56,7 @@ type EntryPoint struct {
 	redirect *redirect
 	handler  http.Handler
 	logger   *zap.Logger
+	obs      *epObserver // nil unless Observe was called (observe.go)
 }
 
 // New binds every entrypoint of the static configuration, so that a port
@@ -67,7 +69,7 @@ func New(static *config.Static, logger *zap.Logger) (*Server, error) {
 	s.table.Store(routing.Build(nil, nil, 0, routing.Deps{EntryPoints: static.EntryPoints, Pools: routing.NewPools(nil)}))
 	s.tlsConfig = tlsx.ServerConfig(func() *tlsx.Store { return s.table.Load().TLS() }, func(name string) *config.TLSOption {
 		return s.table.Load().TLSOption(name)
-	})
+	}, s.tlsOptions()...)
 	hostname, _ := os.Hostname()
 	for _, name := range slices.Sorted(maps.Keys(static.EntryPoints)) {
 		ep, err := s.newEntryPoint(name, static.EntryPoints[name], static.EntryPoints, hostname)
@@ -211,6 +213,8 @@ func (ep *EntryPoint) acceptLoop() {
 // serveConn tells TLS from plain HTTP by the first byte (a TLS record of
 // type handshake is 0x16), as Traefik does, so one entrypoint serves both.
 func (ep *EntryPoint) serveConn(c net.Conn) {
+	ep.countConn(1)
+	defer ep.countConn(-1)
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
@@ -242,6 +246,10 @@ func (ep *EntryPoint) serveConn(c net.Conn) {
 		return
 	}
 	_ = tc.SetDeadline(time.Time{})
+	if isACMEValidation(tc) {
+		_ = tc.Close()
+		return
+	}
 	if tc.ConnectionState().NegotiatedProtocol == "h2" {
 		ep.h2ln.hand(tc)
 		return
@@ -262,6 +270,9 @@ func (ep *EntryPoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if up := r.Header[hUpg]; len(up) > 0 && strings.EqualFold(strings.TrimSpace(up[0]), "h2c") {
 		delete(r.Header, hUpg)
 		delete(r.Header, "Http2-Settings")
+	}
+	if ep.serveACMEChallenge(w, r) {
+		return
 	}
 	ep.fwd.apply(r)
 	if ep.redirect != nil && r.TLS == nil {

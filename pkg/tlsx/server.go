@@ -25,10 +25,16 @@ const maxCachedOptions = 1024
 // http/1.1. It must return the same pointer for the same option for as long
 // as the Store does not change, because compiled options are cached by
 // pointer for each Store; an invalid option fails the handshake.
-func ServerConfig(current func() *Store, options func(serverName string) *config.TLSOption) *tls.Config {
+//
+// opts add certificate sources beyond the Store, such as ACME (see
+// WithCertificates and WithTLSALPN).
+func ServerConfig(current func() *Store, options func(serverName string) *config.TLSOption, opts ...Option) *tls.Config {
 	srv := &server{current: current, options: options}
+	for _, o := range opts {
+		o(srv)
+	}
 	cfg := srv.build(settings{minVersion: tls.VersionTLS12, cipherSuites: defaultCipherSuites, alpn: defaultALPN})
-	if options != nil {
+	if options != nil || srv.alpnChallenge != nil {
 		cfg.GetConfigForClient = srv.configForClient
 	}
 	return cfg
@@ -39,6 +45,9 @@ type server struct {
 	current func() *Store
 	options func(serverName string) *config.TLSOption
 	cache   atomic.Pointer[optionCache]
+	// extra and alpnChallenge are set by options (acme.go).
+	extra         func(*tls.ClientHelloInfo) *tls.Certificate
+	alpnChallenge func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }
 
 // optionCache holds the configs compiled for the options of one Store
@@ -70,9 +79,13 @@ func (s *server) build(set settings) *tls.Config {
 		CipherSuites: set.cipherSuites,
 		NextProtos:   set.alpn,
 	}
-	if set.sniStrict {
+	switch {
+	case s.extra != nil:
+		strict := set.sniStrict
+		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return s.certificate(h, strict) }
+	case set.sniStrict:
 		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return s.store().strictCertificate(h) }
-	} else {
+	default:
 		cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return s.store().GetCertificate(h) }
 	}
 	return cfg
@@ -81,6 +94,12 @@ func (s *server) build(set settings) *tls.Config {
 // configForClient applies the server name's TLS option, if any. Returning
 // nil keeps the base config.
 func (s *server) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	if s.alpnChallenge != nil && isACMEChallenge(hello) {
+		return s.challengeConfig(hello)
+	}
+	if s.options == nil {
+		return nil, nil
+	}
 	opt := s.options(normalize(hello.ServerName))
 	if opt == nil {
 		return nil, nil
