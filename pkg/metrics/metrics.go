@@ -443,7 +443,7 @@ func (r *Registry) ServerStates(service string) map[string]ServerState {
 	out := map[string]ServerState{}
 	for k, s := range r.servers {
 		if k.service == service {
-			out[k.url] = ServerState{Up: s.up.Load() == 1, InFlight: s.inFlight.Load(), Requests: s.requests.Load()}
+			out[k.url] = ServerState{Up: s.isUp(), InFlight: s.inFlight.Load(), Requests: s.requests.Load()}
 		}
 	}
 	return out
@@ -455,6 +455,22 @@ type Server struct {
 	inFlight atomic.Int64
 	requests atomic.Uint64
 	up       atomic.Int32
+	// health, when set, says whether the server may take requests (active
+	// check and passive ejection); it is read at scrape time, so the
+	// balancer's state is the single source of truth.
+	health atomic.Pointer[func() bool]
+}
+
+// SetHealth makes the server's up state follow f (read at scrape time and
+// by the API) instead of SetServerUp. The routing table sets it each build.
+func (s *Server) SetHealth(f func() bool) { s.health.Store(&f) }
+
+// isUp reports the server's health: f from SetHealth, else SetServerUp's.
+func (s *Server) isUp() bool {
+	if f := s.health.Load(); f != nil {
+		return (*f)()
+	}
+	return s.up.Load() == 1
 }
 
 // Begin counts a request going to the server.
@@ -496,7 +512,11 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(r.conns[ep].Load()), ep, "TCP")
 	}
 	for k, s := range r.servers {
-		ch <- prometheus.MustNewConstMetric(up, prometheus.GaugeValue, float64(s.up.Load()), k.service, k.url)
+		upv := 0.0
+		if s.isUp() {
+			upv = 1
+		}
+		ch <- prometheus.MustNewConstMetric(up, prometheus.GaugeValue, upv, k.service, k.url)
 		ch <- prometheus.MustNewConstMetric(inflight, prometheus.GaugeValue, float64(s.inFlight.Load()), k.service, k.url)
 	}
 	for k, n := range r.problems {

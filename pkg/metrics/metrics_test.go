@@ -144,3 +144,28 @@ func BenchmarkObserve(b *testing.B) {
 }
 
 func strconvFormat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func TestServerHealthFollowsBalancer(t *testing.T) {
+	tests := []struct {
+		desc  string
+		up    bool
+		gauge string
+	}{
+		{desc: "available server is up", up: true, gauge: "1"},
+		{desc: "ejected or failing server is down", up: false, gauge: "0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			r := New(Options{Prometheus: true, Services: true})
+			up := tc.up
+			r.Server("s@file", "http://10.0.0.3").SetHealth(func() bool { return up })
+			want := `berth_service_server_up{service="s@file",url="http://10.0.0.3"} ` + tc.gauge
+			if got := gather(t, r, "berth_service_server_up"); !strings.Contains(got, want) {
+				t.Fatalf("want %s in\n%s", want, got)
+			}
+			if st := r.ServerStates("s@file")["http://10.0.0.3"]; st.Up != tc.up {
+				t.Fatalf("API state up=%v, want %v", st.Up, tc.up)
+			}
+		})
+	}
+}

@@ -202,6 +202,11 @@ func (b *builder) buildLoadBalancer(name string, lb *config.LoadBalancer, info *
 			}
 			bs.Health = st
 		}
+		if b.deps.Metrics != nil {
+			// /metrics and the API report the balancer's own view of
+			// the server: active check and passive ejection.
+			b.deps.Metrics.Server(name, u.String()).SetHealth(bs.Available)
+		}
 		servers = append(servers, bs)
 		// Only what the rotation depends on goes into the State's key,
 		// so that changing, say, a health check keeps the rotation.
