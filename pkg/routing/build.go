@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -186,7 +187,7 @@ func (b *builder) router(name string, r *config.Router, perEP, perEPTLS map[stri
 	if r.TLS != nil && r.TLS.Options != "" {
 		opt := b.tlsOption(qualify(r.TLS.Options, info.Provider))
 		if opt == nil {
-			warn("tls.options", r.TLS.Options, "TLS options %q do not exist; using the default options", r.TLS.Options)
+			warn("tls.options", r.TLS.Options, "TLS options %q do not exist or are invalid; using the default options", r.TLS.Options)
 		} else {
 			for _, h := range rule.Hosts() {
 				b.t.tlsOptions[h] = opt
@@ -335,7 +336,7 @@ func (b *builder) transport(ref, provider string) (proxy.TransportOptions, error
 	if o, ok := b.trans[key]; ok {
 		return o, nil
 	}
-	o, err := TransportOptions(st)
+	o, err := b.deps.Pools.transportOptions(st)
 	if err != nil {
 		return o, fmt.Errorf("serversTransport %q: %v", key, err)
 	}
@@ -343,9 +344,12 @@ func (b *builder) transport(ref, provider string) (proxy.TransportOptions, error
 	return o, nil
 }
 
-// TransportOptions turns a serversTransport into proxy options with
+// transportOptions turns a serversTransport into proxy options with
 // Traefik's defaults (dial 30 s, idle 90 s, 200 idle connections per host).
-func TransportOptions(st *config.ServersTransport) (proxy.TransportOptions, error) {
+// The proxy pool keys connections by these options, with the TLS config
+// compared by pointer, so an equal TLS config must be the same pointer in
+// every build: it comes from the Pools' cache, keyed by its content.
+func (p *Pools) transportOptions(st *config.ServersTransport) (proxy.TransportOptions, error) {
 	o := proxy.TransportOptions{DialTimeout: 30 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 200}
 	if st == nil {
 		return o, nil
@@ -363,23 +367,37 @@ func TransportOptions(st *config.ServersTransport) (proxy.TransportOptions, erro
 		}
 	}
 	if st.InsecureSkipVerify || st.ServerName != "" || len(st.RootCAs) > 0 {
-		tc := &tls.Config{InsecureSkipVerify: st.InsecureSkipVerify, ServerName: st.ServerName} //nolint:gosec // the user asked for it
-		if len(st.RootCAs) > 0 {
-			pool := x509.NewCertPool()
-			for _, ca := range st.RootCAs {
-				pem := []byte(ca)
-				if !strings.Contains(ca, "-----BEGIN") {
-					data, err := os.ReadFile(ca)
-					if err != nil {
-						return o, fmt.Errorf("rootCAs: %v", err)
-					}
-					pem = data
+		pems := make([][]byte, 0, len(st.RootCAs))
+		key := sha256.New()
+		fmt.Fprintf(key, "%t\x00%s\x00", st.InsecureSkipVerify, st.ServerName)
+		for _, ca := range st.RootCAs {
+			pem := []byte(ca)
+			if !strings.Contains(ca, "-----BEGIN") {
+				data, err := os.ReadFile(ca)
+				if err != nil {
+					return o, fmt.Errorf("rootCAs: %v", err)
 				}
-				if !pool.AppendCertsFromPEM(pem) {
-					return o, fmt.Errorf("rootCAs: %q holds no PEM certificate", ca)
-				}
+				pem = data
 			}
-			tc.RootCAs = pool
+			pems = append(pems, pem)
+			key.Write(pem)
+			key.Write([]byte{0})
+		}
+		tc, err := p.tlsConfig(string(key.Sum(nil)), func() (*tls.Config, error) {
+			tc := &tls.Config{InsecureSkipVerify: st.InsecureSkipVerify, ServerName: st.ServerName} //nolint:gosec // the user asked for it
+			if len(pems) > 0 {
+				pool := x509.NewCertPool()
+				for i, pem := range pems {
+					if !pool.AppendCertsFromPEM(pem) {
+						return nil, fmt.Errorf("rootCAs: %q holds no PEM certificate", st.RootCAs[i])
+					}
+				}
+				tc.RootCAs = pool
+			}
+			return tc, nil
+		})
+		if err != nil {
+			return o, err
 		}
 		o.TLSConfig = tc
 	}
@@ -394,24 +412,26 @@ func (b *builder) buildTLS() {
 	if b.cfg.TLS == nil {
 		return
 	}
+	// tlsx.Build has reported invalid options; they are left out here
+	// without touching the caller's configuration.
 	for _, name := range sortedKeys(b.cfg.TLS.Options) {
-		o := b.cfg.TLS.Options[name]
-		if err := tlsx.ValidateOption(o); err != nil {
-			b.t.Issues = append(b.t.Issues, config.Issue{Source: o.Source, Provider: providerOf(name), Kind: "tls", Object: name, Msg: err.Error(), Fatal: true})
-			delete(b.cfg.TLS.Options, name)
-			continue
-		}
-		if nameOf(name) == "default" {
+		if o := b.tlsOption(name); o != nil && nameOf(name) == "default" {
 			b.t.defaultTLS = o
 		}
 	}
 }
 
+// tlsOption returns the named TLS options, or nil when they do not exist
+// or are invalid.
 func (b *builder) tlsOption(name string) *config.TLSOption {
 	if b.cfg.TLS == nil {
 		return nil
 	}
-	return b.cfg.TLS.Options[name]
+	o := b.cfg.TLS.Options[name]
+	if o == nil || tlsx.ValidateOption(o) != nil {
+		return nil
+	}
+	return o
 }
 
 // newHostIndex indexes routes by the hosts their rules require.

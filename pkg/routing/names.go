@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"crypto/tls"
 	"os"
 	"sort"
 	"strings"
@@ -31,6 +32,27 @@ type Pools struct {
 	built  bool
 
 	mirrorSlots chan struct{}
+	tlsConfigs  map[string]*tls.Config
+}
+
+// tlsConfig returns the client TLS config cached under key, building it
+// on first use, so that equal serversTransports share one pointer (and so
+// one set of upstream connections) across table builds.
+func (p *Pools) tlsConfig(key string, build func() (*tls.Config, error)) (*tls.Config, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if tc, ok := p.tlsConfigs[key]; ok {
+		return tc, nil
+	}
+	tc, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if p.tlsConfigs == nil {
+		p.tlsConfigs = map[string]*tls.Config{}
+	}
+	p.tlsConfigs[key] = tc
+	return tc, nil
 }
 
 // StickyKeyEnv names the environment variable holding the key that sticky

@@ -33,3 +33,30 @@ func TestTLSOption(t *testing.T) {
 		})
 	}
 }
+
+func TestTransportTLSConfigIsSharedAcrossBuilds(t *testing.T) {
+	p := NewPools(nil)
+	tests := []struct {
+		desc string
+		a, b *config.ServersTransport
+		same bool
+	}{
+		{desc: "equal transports share one TLS config", a: &config.ServersTransport{InsecureSkipVerify: true}, b: &config.ServersTransport{InsecureSkipVerify: true}, same: true},
+		{desc: "a different server name gets its own", a: &config.ServersTransport{ServerName: "a.test"}, b: &config.ServersTransport{ServerName: "b.test"}, same: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			oa, err := p.transportOptions(tc.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob, err := p.transportOptions(tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (oa.TLSConfig == ob.TLSConfig) != tc.same {
+				t.Fatalf("same pointer = %v, want %v", oa.TLSConfig == ob.TLSConfig, tc.same)
+			}
+		})
+	}
+}
