@@ -53,6 +53,21 @@ type Options struct {
 	Version string
 	// Logger records level changes.
 	Logger *zap.Logger
+	// RuntimeProblems returns problems that arise between configuration
+	// changes (a certificate that cannot be obtained); nil means none.
+	RuntimeProblems func() []config.Issue
+}
+
+// issues returns the table's problems followed by the runtime ones.
+func (a *API) issues(t *routing.Table) []config.Issue {
+	if a.o.RuntimeProblems == nil {
+		return t.Issues
+	}
+	extra := a.o.RuntimeProblems()
+	if len(extra) == 0 {
+		return t.Issues
+	}
+	return append(append(make([]config.Issue, 0, len(t.Issues)+len(extra)), t.Issues...), extra...)
 }
 
 // API is the API handler.
@@ -170,8 +185,9 @@ func (a *API) overview(w http.ResponseWriter, _ *http.Request) {
 	if st != nil && st.Metrics != nil && st.Metrics.Prometheus != nil {
 		features["metrics"] = "Prometheus"
 	}
-	problems := map[string]int{"total": len(t.Issues), "errors": 0, "warnings": 0}
-	for _, is := range t.Issues {
+	issues := a.issues(t)
+	problems := map[string]int{"total": len(issues), "errors": 0, "warnings": 0}
+	for _, is := range issues {
 		if is.Fatal {
 			problems["errors"]++
 		} else {
@@ -411,7 +427,7 @@ func (a *API) rawData(w http.ResponseWriter, _ *http.Request) {
 	}
 	writeJSON(w, map[string]any{
 		"routers": routers, "services": services, "middlewares": mws,
-		"problems": problemList(t), "generation": t.Generation,
+		"problems": problemList(a.issues(t)), "generation": t.Generation,
 	})
 }
 
@@ -427,9 +443,9 @@ type Problem struct {
 	Text string `json:"text"`
 }
 
-func problemList(t *routing.Table) []Problem {
-	out := make([]Problem, 0, len(t.Issues))
-	for _, is := range t.Issues {
+func problemList(issues []config.Issue) []Problem {
+	out := make([]Problem, 0, len(issues))
+	for _, is := range issues {
 		p := Problem{Issue: is, Status: routing.StatusWarning, Text: is.Error()}
 		if is.Fatal {
 			p.Status = routing.StatusDisabled
@@ -440,7 +456,7 @@ func problemList(t *routing.Table) []Problem {
 }
 
 func (a *API) problems(w http.ResponseWriter, r *http.Request) {
-	page(w, r, problemList(a.o.Table()), func(p Problem) (string, string) {
+	page(w, r, problemList(a.issues(a.o.Table())), func(p Problem) (string, string) {
 		return p.Text + " " + p.Provider, p.Status
 	})
 }

@@ -169,3 +169,23 @@ func TestServerHealthFollowsBalancer(t *testing.T) {
 		})
 	}
 }
+
+func TestACMEStats(t *testing.T) {
+	r := New(Options{Prometheus: true})
+	r.SetACME(func() []ACMEStats {
+		return []ACMEStats{{Resolver: "le", Orders: 3, Issued: 1, Renewed: 1, Failures: map[string]uint64{"rejectedChallenge": 2}, Certificates: 1, Pending: 1}}
+	})
+	tests := []struct{ desc, name, want string }{
+		{desc: "orders", name: "berth_acme_orders_total", want: `berth_acme_orders_total{resolver="le"} 3`},
+		{desc: "failures by kind", name: "berth_acme_failures_total", want: `berth_acme_failures_total{kind="rejectedChallenge",resolver="le"} 2`},
+		{desc: "renewals", name: "berth_acme_certificates_obtained_total", want: `berth_acme_certificates_obtained_total{reason="renewal",resolver="le"} 1`},
+		{desc: "pending", name: "berth_acme_certificates", want: `berth_acme_certificates{resolver="le",state="pending"} 1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := gather(t, r, tc.name); !strings.Contains(got, tc.want) {
+				t.Fatalf("want %s in\n%s", tc.want, got)
+			}
+		})
+	}
+}
