@@ -10,6 +10,8 @@
 #   CONNS=64       wrk connections
 #   THREADS=2      wrk threads
 #   BERTH_BIN=/path/to/berth   use a prebuilt berth instead of building ./cmd/berth
+#   BERTH_FLAGS="--metrics.prometheus=true"   extra flags for berth (word-split),
+#                  e.g. to measure the cost of metrics or the access log
 #
 # Output: a table on stdout, also written to bench/results/latest.txt; raw
 # wrk output and each server's log in bench/results/logs/.
@@ -22,6 +24,7 @@ WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 BERTH_BIN=${BERTH_BIN:-}
+BERTH_FLAGS=${BERTH_FLAGS:-}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS="$ROOT/bench/results"
@@ -273,7 +276,7 @@ start_target() {
 		fi
 		PORT=$BERTH_PORT
 		"$BERTH_BIN" --entryPoints.web.address="127.0.0.1:$BERTH_PORT" \
-			--providers.file.filename="$TMP/berth-dyn.yml" --log.level=ERROR >"$log" 2>&1 &
+			--providers.file.filename="$TMP/berth-dyn.yml" --log.level=ERROR $BERTH_FLAGS >"$log" 2>&1 &
 		PID=$!
 		;;
 	*)
@@ -346,6 +349,7 @@ done
 {
 	rev=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "# berth bench $(date -u +%Y-%m-%dT%H:%M:%SZ) commit=$rev cores=$(nproc)"
+	[[ -n $BERTH_FLAGS ]] && echo "# berth flags: $BERTH_FLAGS"
 	echo "# wrk -t$THREADS -c$CONNS -d$DURATION (warm-up $WARMUP); nginx worker_processes auto, haproxy nbthread 2, berth GOMAXPROCS=${GOMAXPROCS:-$(nproc) (default)}"
 	echo "# cpu_us/req: CPU (user+sys) of the target's processes only during the measured run / requests (direct = backend's own cost)"
 	printf '%-8s %-10s %-9s %-9s %-16s %-11s %-8s %s\n' \

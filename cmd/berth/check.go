@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/berthproxy/berth/pkg/routing"
 	"github.com/berthproxy/berth/pkg/staticconf"
 	"github.com/berthproxy/berth/pkg/watch"
+	"github.com/berthproxy/berth/providers/docker"
 	"github.com/berthproxy/berth/providers/file"
 	"go.uber.org/zap"
 )
@@ -25,8 +27,27 @@ import (
 // by the file provider and compiled into a routing table, and every problem
 // is printed with its location. It exits 1 when any problem is fatal.
 func check(paths, environ []string, out io.Writer) int {
-	if len(paths) == 0 {
-		fmt.Fprintln(out, "usage: berth check PATH...  (static configuration files, dynamic files or directories)")
+	var composeFiles []string
+	var rest []string
+	for i := 0; i < len(paths); i++ {
+		a := paths[i]
+		switch {
+		case a == "--compose" || a == "-compose":
+			if i+1 >= len(paths) {
+				fmt.Fprintln(out, "usage: berth check --compose FILE")
+				return 2
+			}
+			composeFiles = append(composeFiles, paths[i+1])
+			i++
+		case strings.HasPrefix(a, "--compose="):
+			composeFiles = append(composeFiles, strings.TrimPrefix(a, "--compose="))
+		default:
+			rest = append(rest, a)
+		}
+	}
+	paths = rest
+	if len(paths) == 0 && len(composeFiles) == 0 {
+		fmt.Fprintln(out, "usage: berth check [--compose FILE]... PATH...  (static configuration files, dynamic files or directories, compose files)")
 		return 2
 	}
 	var static *config.Static
@@ -66,8 +87,17 @@ func check(paths, environ []string, out io.Writer) int {
 	for _, p := range dynamicPaths {
 		report(checkDynamic(p, static))
 	}
+	for _, p := range composeFiles {
+		issues, err := checkCompose(p, static)
+		if err != nil {
+			fmt.Fprintf(out, "error: %v\n", err)
+			fatal = true
+			continue
+		}
+		report(issues)
+	}
 	if problems == 0 && !fatal {
-		fmt.Fprintf(out, "configuration OK (%d file(s) checked)\n", len(paths))
+		fmt.Fprintf(out, "configuration OK (%d file(s) checked)\n", len(paths)+len(composeFiles))
 		return 0
 	}
 	if fatal {
@@ -84,11 +114,38 @@ func checkDynamic(path string, static *config.Static) []config.Issue {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		opts = config.FileProvider{Directory: path}
 	}
+	return checkProvider(path, file.New(opts, zap.NewNop()), static)
+}
+
+// checkCompose lints the berth and Traefik labels of a compose file with
+// the Docker provider's decoder, then builds a table from them so that
+// rule errors and broken references are found too. The Docker provider's
+// options come from the static file when one was given.
+func checkCompose(path string, static *config.Static) ([]config.Issue, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	opts := config.DockerProvider{}
+	opts.SetDefaults()
+	if static != nil && static.Providers != nil && static.Providers.Docker != nil {
+		opts = *static.Providers.Docker
+	}
+	snap, err := docker.LintCompose(path, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return checkProvider(path, staticProvider{name: docker.ProviderName, cfg: snap.Config, issues: snap.Issues}, static), nil
+}
+
+// checkProvider runs one provider once through the watcher and builds a
+// table from what it sends.
+func checkProvider(path string, p provider.Provider, static *config.Static) []config.Issue {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var merged *watch.Merged
 	w := watch.New(zap.NewNop(), time.Millisecond)
-	_ = w.Run(ctx, []provider.Provider{file.New(opts, zap.NewNop())}, func(m watch.Merged) {
+	_ = w.Run(ctx, []provider.Provider{p}, func(m watch.Merged) {
 		merged = &m
 		cancel()
 	})
@@ -114,9 +171,22 @@ func checkDynamic(path string, static *config.Static) []config.Issue {
 	// service handlers costs nothing here and checks what serving checks.
 	pool := proxy.NewPool(zap.NewNop())
 	defer pool.Close()
+	pools := routing.NewPools(pool)
+	// Checking must not probe anyone's backends.
+	if pools.Health != nil {
+		pools.Health.Close()
+		pools.Health = nil
+	}
+	// berth's own services exist when it runs, so a router that names
+	// one (a user router to api@internal behind basicAuth) is valid.
+	internal := map[string]http.Handler{}
+	for _, name := range []string{"api@internal", "dashboard@internal", "ping@internal", "prometheus@internal", "noop@internal"} {
+		internal[name] = http.NotFoundHandler()
+	}
 	t := routing.Build(merged.Config, merged.Issues, merged.Generation, routing.Deps{
 		EntryPoints: eps,
-		Pools:       routing.NewPools(pool),
+		Pools:       pools,
+		Internal:    internal,
 	})
 	return t.Issues
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/berthproxy/berth/pkg/server"
 	"github.com/berthproxy/berth/pkg/staticconf"
 	"github.com/berthproxy/berth/pkg/watch"
+	"github.com/berthproxy/berth/providers/docker"
 	"github.com/berthproxy/berth/providers/file"
 
 	_ "github.com/berthproxy/berth/middlewares" // registers every middleware
@@ -40,12 +41,13 @@ func serve(args, environ []string) int {
 	if config.HasFatal(issues) {
 		return 2
 	}
-	logger, closeLog, err := logs.New(static.Log)
+	lg, err := logs.Open(static.Log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "berth: log: %v\n", err)
 		return 2
 	}
-	defer closeLog()
+	defer lg.Close()
+	logger := lg.Logger
 
 	srv, err := server.New(static, logger)
 	if err != nil {
@@ -62,6 +64,11 @@ func serve(args, environ []string) int {
 		Pools:            pools,
 		Logger:           logger,
 	}
+	// noop@internal answers 418 like Traefik's, for routers that only
+	// redirect (a redirectScheme middleware in front of it answers first).
+	deps.Internal["noop@internal"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})
 	providers := []provider.Provider{}
 	internal := &config.Dynamic{HTTP: &config.HTTP{Routers: map[string]*config.Router{}}}
 	if static.Ping != nil {
@@ -75,30 +82,45 @@ func serve(args, environ []string) int {
 			}
 		}
 	}
+	obs, err := setupObservability(static, lg, srv, &deps, internal)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "berth: %v\n", err)
+		return 2
+	}
+	defer obs.close()
 	providers = append(providers, staticProvider{name: "internal", cfg: internal})
 	if static.Providers != nil && static.Providers.File != nil {
 		providers = append(providers, file.New(*static.Providers.File, logger.Named("file")))
 	}
 	if static.Providers != nil && static.Providers.Docker != nil {
-		logger.Warn("the Docker provider is not available in this build yet; its options are ignored")
+		providers = append(providers, docker.New(*static.Providers.Docker, logger))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	acmeRun, ok := startACME(ctx, static, srv, logger, environ)
+	if !ok {
+		return 2
+	}
+	defer acmeRun.wait()
+	obs.attachACME(acmeRun)
 	srv.Start()
 	for _, name := range slices.Sorted(maps.Keys(static.EntryPoints)) {
 		ep := srv.EntryPoint(name)
 		logger.Info("entrypoint listening", zap.String("entryPoint", name), zap.String("address", ep.Addr().String()))
 	}
 
+	issueLog := newIssueLog(logger)
 	w := watch.New(logger.Named("watch"), 0)
 	watchDone := make(chan error, 1)
 	go func() {
 		watchDone <- w.Run(ctx, providers, func(m watch.Merged) {
 			start := time.Now()
 			t := routing.Build(m.Config, m.Issues, m.Generation, deps)
+			acmeRun.apply(t)
 			srv.Swap(t)
-			logIssues(logger, t.Issues)
+			obs.applied(t, start)
+			issueLog.update(t.Issues)
 			logger.Debug("configuration applied", zap.Uint64("generation", m.Generation),
 				zap.Int("routers", len(t.Routers)), zap.Duration("took", time.Since(start)))
 		})
@@ -116,28 +138,18 @@ func serve(args, environ []string) int {
 	return 0
 }
 
-// logIssues logs the problems of one configuration once, when it is applied.
-func logIssues(logger *zap.Logger, issues []config.Issue) {
-	for _, is := range issues {
-		if is.Fatal {
-			logger.Error("configuration problem", zap.String("problem", is.Error()))
-		} else {
-			logger.Warn("configuration warning", zap.String("problem", is.Error()))
-		}
-	}
-}
-
 // staticProvider sends one fixed snapshot: berth's own routers (ping).
 type staticProvider struct {
-	name string
-	cfg  *config.Dynamic
+	name   string
+	cfg    *config.Dynamic
+	issues []config.Issue
 }
 
 func (p staticProvider) Name() string { return p.name }
 
 func (p staticProvider) Run(ctx context.Context, out chan<- config.Snapshot) error {
 	select {
-	case out <- config.Snapshot{Provider: p.name, Config: p.cfg}:
+	case out <- config.Snapshot{Provider: p.name, Config: p.cfg, Issues: p.issues}:
 	case <-ctx.Done():
 		return nil
 	}

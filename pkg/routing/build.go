@@ -138,7 +138,7 @@ func (b *builder) router(name string, r *config.Router, perEP, perEPTLS map[stri
 		fail("rule", "", "router has no rule; add one such as Host(`example.com`)")
 		return
 	}
-	if r.RuleSyntax != "" && !strings.EqualFold(r.RuleSyntax, "v3") {
+	if r.RuleSyntax != "" && !strings.EqualFold(r.RuleSyntax, "v3") && !strings.EqualFold(r.RuleSyntax, "default") {
 		fail("ruleSyntax", r.RuleSyntax, "only the v3 rule syntax is supported; remove ruleSyntax or set it to v3")
 		return
 	}

@@ -4,6 +4,8 @@ package acme
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -133,7 +135,11 @@ func TestRejectedChallenge(t *testing.T) {
 	e := newEnv(t, pebbleOptions{})
 	// Pebble resolves bad.test to an address where berth does not listen.
 	e.setA(t, "bad.test", "127.0.0.2")
-	b := e.startBerth(t, berthOptions{})
+	apiPort := freePort(t)
+	b := e.startBerth(t, berthOptions{extra: []string{
+		fmt.Sprintf("--entryPoints.traefik.address=127.0.0.1:%d", apiPort),
+		"--api.insecure=true", "--metrics.prometheus=true",
+	}})
 	be := backend(t)
 	b.route(t, "bad.yml", "bad", "bad.test", be)
 	b.route(t, "good.yml", "good", "good.test", be)
@@ -148,6 +154,22 @@ func TestRejectedChallenge(t *testing.T) {
 	}
 	if _, err := b.handshake("bad.test"); err == nil {
 		t.Error("bad.test has a valid certificate while its validation fails")
+	}
+	// The failure is shown by the API and counted in /metrics, not only
+	// logged.
+	for _, c := range []struct{ path, want string }{
+		{"/api/problems", "bad.test"},
+		{"/metrics", `berth_acme_failures_total{kind=`},
+	} {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", apiPort, c.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), c.want) {
+			t.Errorf("%s does not mention %q:\n%.2000s", c.path, c.want, body)
+		}
 	}
 	e.setA(t, "bad.test", "")
 	b.waitCert(t, "bad.test", 30*time.Second)
