@@ -8,9 +8,9 @@ import (
 
 func TestPoolForgetsUnusedServers(t *testing.T) {
 	tests := []struct {
-		desc     string
-		age      time.Duration
-		idle     bool
+		desc      string
+		age       time.Duration
+		idle      bool
 		forgotten bool
 	}{
 		{desc: "recently used pool is kept", age: time.Minute, forgotten: false},
