@@ -4,6 +4,8 @@ GO ?= go
 BIN ?= bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# Build tags of the end-to-end suites, so lint checks their code too.
+TEST_TAGS := e2e docker acme obs
 
 .PHONY: build demo demo-local image test test-unit test-e2e test-docker test-acme lint bench bench-docker fuzz clean
 
@@ -27,15 +29,14 @@ image: build
 	docker build -t berth:latest -t berth:$(VERSION) .
 
 # Everything CI checks: static analysis, unit tests, end-to-end tests.
-test: lint test-unit test-e2e test-docker test-acme
+test: lint test-unit test-e2e test-docker test-acme test-obs
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
-	$(GO) vet -tags acme ./test/acme/
-	$(GO) vet -tags docker ./test/docker/...
+	$(GO) vet -tags "$(TEST_TAGS)" ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags docker ./test/docker/...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags "$(TEST_TAGS)" ./...
 
 test-unit:
 	$(GO) test -count=1 ./...
@@ -43,7 +44,7 @@ test-unit:
 # End-to-end tests start the real berth binary against real backends on
 # loopback; they live behind the e2e build tag so `go test ./...` stays fast.
 test-e2e:
-	$(GO) test -count=1 -tags e2e -timeout 15m ./test/...
+	$(GO) test -count=1 -tags e2e -timeout 15m ./test/e2e/...
 
 # End-to-end tests against the local Docker engine (deploy/ensure-docker.sh
 # starts one); they build their images FROM scratch and remove everything

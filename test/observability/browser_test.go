@@ -25,7 +25,7 @@ const chromiumPath = "/usr/bin/chromium"
 func TestDashboardInBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if _, err := exec.LookPath("chromium"); err != nil {
-			t.Skip("chromium not installed (Debian package chromium)")
+			skipOrFail(t, "chromium not installed (Debian package chromium)")
 		}
 	}
 	be := okBackend(t)

@@ -102,7 +102,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 // after traffic, so that every series, name and help text is valid.
 func TestPromtoolCheckMetrics(t *testing.T) {
 	if _, err := exec.LookPath("promtool"); err != nil {
-		t.Skip("promtool not installed (Debian package prometheus)")
+		skipOrFail(t, "promtool not installed (Debian package prometheus)")
 	}
 	be := okBackend(t)
 	b := startBerth(t, appConfig(be, ""), "--metrics.prometheus=true", "--metrics.prometheus.addRoutersLabels=true")
@@ -121,7 +121,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 // second and asks its HTTP API for the count of requests sent.
 func TestPrometheusScrapes(t *testing.T) {
 	if _, err := exec.LookPath("prometheus"); err != nil {
-		t.Skip("prometheus not installed (Debian package prometheus)")
+		skipOrFail(t, "prometheus not installed (Debian package prometheus)")
 	}
 	be := okBackend(t)
 	b := startBerth(t, appConfig(be, ""), "--metrics.prometheus=true")
