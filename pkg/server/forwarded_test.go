@@ -11,12 +11,12 @@ import (
 
 func TestForwardedHeaders(t *testing.T) {
 	tests := []struct {
-		desc    string
-		cfg     *config.ForwardedHeaders
-		remote  string
-		tls     bool
-		in      map[string]string
-		want    map[string]string // "" means absent
+		desc   string
+		cfg    *config.ForwardedHeaders
+		remote string
+		tls    bool
+		in     map[string]string
+		want   map[string]string // "" means absent
 	}{
 		{
 			desc: "untrusted client's forwarding headers are replaced", remote: "203.0.113.7:1234",
