@@ -49,7 +49,17 @@ type decoded struct {
 // plus the `server` shorthand for this container's one server.
 type labelService struct {
 	LoadBalancer *labelLoadBalancer `json:"loadbalancer"`
-	Source       string             `json:"-" decode:"source"`
+	// Composite services send requests to other services, not to this
+	// container; Traefik cannot set them from labels (its issue #5673).
+	Weighted  *config.WeightedService  `json:"weighted"`
+	Mirroring *config.MirroringService `json:"mirroring"`
+	Failover  *config.FailoverService  `json:"failover"`
+	Source    string                   `json:"-" decode:"source"`
+}
+
+// composite reports whether the labels make a composite service.
+func (ls *labelService) composite() bool {
+	return ls.Weighted != nil || ls.Mirroring != nil || ls.Failover != nil
 }
 
 // labelLoadBalancer is config.LoadBalancer with the `server` shorthand;
@@ -63,11 +73,14 @@ type labelLoadBalancer struct {
 // labelServer is the Docker-only shorthand for the container's server:
 // url = scheme://address:port unless url is given.
 type labelServer struct {
-	Port         int    `json:"port"`
-	Scheme       string `json:"scheme"`
-	URL          string `json:"url"`
-	Weight       *int   `json:"weight"`
-	PreservePath bool   `json:"preservePath"`
+	Port         int             `json:"port"`
+	Scheme       string          `json:"scheme"`
+	URL          string          `json:"url"`
+	Weight       *int            `json:"weight"`
+	PreservePath bool            `json:"preservePath"`
+	MaxConns     int             `json:"maxConns"`
+	Backup       bool            `json:"backup"`
+	SlowStart    config.Duration `json:"slowStart"`
 }
 
 // label is one of the container's berth or Traefik labels.
@@ -203,6 +216,7 @@ func decodeContainer(c *containerInfo, o *options) *decoded {
 	defName := defaultName(c.Name, c.Labels)
 	serviceNames := make([]string, 0, len(serviceNodes))
 	servers := map[string]*labelServer{}
+	composites := map[string]bool{}
 	for _, n := range serviceNodes {
 		serviceNames = append(serviceNames, n.Name)
 		ls := &labelService{}
@@ -211,6 +225,15 @@ func decodeContainer(c *containerInfo, o *options) *decoded {
 			issue(e.Pos, "service", n.Name, e.Path, byPos[e.Pos], e.Msg, true)
 		}
 		if len(errs) > 0 {
+			continue
+		}
+		if ls.composite() {
+			if ls.LoadBalancer != nil {
+				issue(n.Pos, "service", n.Name, "http.services."+n.Name, "", "a service is either a load balancer or a weighted, mirroring or failover service, not both", true)
+				continue
+			}
+			composites[n.Name] = true
+			cfg.HTTP.Services[n.Name] = &config.Service{Source: n.Pos, Weighted: ls.Weighted, Mirroring: ls.Mirroring, Failover: ls.Failover}
 			continue
 		}
 		svc := &config.Service{Source: n.Pos, LoadBalancer: &config.LoadBalancer{}}
@@ -273,6 +296,10 @@ func decodeContainer(c *containerInfo, o *options) *decoded {
 	var addrWarned bool
 	for _, name := range sortedNames(cfg.HTTP.Services) {
 		svc := cfg.HTTP.Services[name]
+		if composites[name] {
+			d.keys["service/"+name] = jsonKey(svc)
+			continue
+		}
 		srv, warn, err := containerServer(c, servers[name], networkLabel, o)
 		if err != nil {
 			issue(svc.Source, "service", name, "", "", "container "+err.Error(), true)
@@ -364,7 +391,7 @@ func containerServer(c *containerInfo, s *labelServer, networkLabel string, o *o
 	if s == nil {
 		s = &labelServer{}
 	}
-	srv := config.Server{Weight: s.Weight, PreservePath: s.PreservePath}
+	srv := config.Server{Weight: s.Weight, PreservePath: s.PreservePath, MaxConns: s.MaxConns, Backup: s.Backup, SlowStart: s.SlowStart}
 	if s.URL != "" {
 		if s.Port != 0 || s.Scheme != "" {
 			return srv, "", fmt.Errorf("sets both loadbalancer.server.url and loadbalancer.server.port or .scheme; use one or the other")

@@ -126,6 +126,11 @@ func mergeContainers(ds []*decoded) (*config.Dynamic, []config.Issue) {
 // per-container services are never modified.
 func mergeService(name string, list []def) *config.Service {
 	svc := *list[0].d.cfg.HTTP.Services[name]
+	if svc.LoadBalancer == nil {
+		// A composite service names other services and has no servers
+		// of its own; replicas that agree on it share it as it is.
+		return &svc
+	}
 	lb := *svc.LoadBalancer
 	lb.Servers = nil
 	for _, x := range list {
