@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/berthproxy/berth/pkg/metrics"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
@@ -114,6 +115,13 @@ func (s *session) watch(ctx context.Context, msgs <-chan events.Message, errs <-
 // handleEvent applies one event; it reports whether the state changed.
 func (s *session) handleEvent(m events.Message, seq map[string]uint64, startInspect func(string)) bool {
 	action := string(m.Action)
+	if i := strings.IndexByte(action, ':'); i > 0 {
+		// health_status carries the status ("health_status: healthy");
+		// the metric's label stays the bounded action name.
+		metrics.DockerEvent(action[:i])
+	} else {
+		metrics.DockerEvent(action)
+	}
 	if ce := s.logger.Check(zap.DebugLevel, "event"); ce != nil {
 		ce.Write(zap.String("type", string(m.Type)), zap.String("action", action), zap.String("id", m.Actor.ID))
 	}

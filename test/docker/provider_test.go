@@ -3,6 +3,7 @@
 package dockere2e
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestLabelsExposureAndBadLabels(t *testing.T) {
 	t.Parallel()
 	// The case label keeps other tests' containers out of this berth, so
 	// that its log holds this test's problems only.
-	b := startBerth(t, "--providers.docker.exposedByDefault=false",
+	b := startBerth(t, "--providers.docker.exposedByDefault=false", "--metrics.prometheus=true",
 		"--providers.docker.constraints=Label(`berth.test.run`, `"+runID+"`) && Label(`case`, `labels`) && !Label(`tier`, `back`)")
 	hidden := start(t, container{name: "hidden", labels: []string{"case=labels", "traefik.http.routers.hidden.rule=Host(`hidden.test`)"}})
 	back := start(t, container{name: "back", labels: []string{"case=labels", "traefik.enable=true", "tier=back", "traefik.http.routers.back.rule=Host(`back.test`)"}})
@@ -48,6 +49,19 @@ func TestLabelsExposureAndBadLabels(t *testing.T) {
 	})
 	if n := strings.Count(b.Log(), want); n != 1 {
 		t.Errorf("the bad label is logged %d times, want once", n)
+	}
+	// The bad label is a counted problem, and the engine's events are
+	// counted by action.
+	resp, err := http.Get("http://" + b.ping + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{`berth_docker_events_total{action="start"}`, `berth_config_problems{kind="router",provider="docker"}`} {
+		if !strings.Contains(string(metricsText), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
 	}
 	_, _ = hidden, back
 }
