@@ -119,7 +119,7 @@ func serve(args, environ []string) int {
 			t := routing.Build(m.Config, m.Issues, m.Generation, deps)
 			acmeRun.apply(t)
 			srv.Swap(t)
-			obs.applied(t, start)
+			obs.applied(t, m.Received)
 			issueLog.update(t.Issues)
 			logger.Debug("configuration applied", zap.Uint64("generation", m.Generation),
 				zap.Int("routers", len(t.Routers)), zap.Duration("took", time.Since(start)))

@@ -46,6 +46,10 @@ type Merged struct {
 	Generation uint64
 	// Providers lists, sorted, the providers that have sent at least once.
 	Providers []string
+	// Received is when the oldest change in this delivery reached the
+	// watcher, so that the time to serve it (route convergence) includes
+	// the debounce.
+	Received time.Time
 }
 
 // Watcher aggregates providers. Create it with New.
@@ -94,6 +98,22 @@ type state struct {
 	// changed holds a signal when a slot changed since the loop last
 	// looked; one pending signal stands for any number of changes.
 	changed chan struct{}
+	// since is when the oldest change not yet delivered arrived, for
+	// Merged.Received; zero when everything was delivered.
+	since time.Time
+}
+
+// takeSince returns when the oldest undelivered change arrived and resets
+// it; now when nothing is pending.
+func (st *state) takeSince(now time.Time) time.Time {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	t := st.since
+	st.since = time.Time{}
+	if t.IsZero() {
+		return now
+	}
+	return t
 }
 
 // Run starts each provider in its own goroutine, merges their snapshots and
@@ -216,6 +236,9 @@ func (w *Watcher) receive(ctx context.Context, st *state, i int, in <-chan confi
 			continue
 		}
 		s.snap, s.hash, s.seen = snap, h, true
+		if st.since.IsZero() {
+			st.since = time.Now()
+		}
 		st.mu.Unlock()
 		select {
 		case st.changed <- struct{}{}:
@@ -254,10 +277,12 @@ waitFirst:
 		case <-st.changed:
 		default:
 		}
+		received := st.takeSince(time.Now())
 		m, key := st.merge()
 		if generation == 0 || key != lastKey {
 			generation++
 			m.Generation = generation
+			m.Received = received
 			lastKey = key
 			w.logger.Debug("delivering configuration", zap.Uint64("generation", generation),
 				zap.Strings("providers", m.Providers), zap.Int("issues", len(m.Issues)))

@@ -425,3 +425,25 @@ func TestApplyNotConcurrent(t *testing.T) {
 	}
 	t.Logf("202 snapshots → %d deliveries", last.Load())
 }
+
+// TestReceivedTime: a delivery says when its oldest change arrived, so
+// route convergence can be measured from there rather than from apply.
+func TestReceivedTime(t *testing.T) {
+	file := newFakeProviderForTest("file")
+	rec := newRecorderForTest()
+	startWatcher(t, rec.apply, file)
+	before := time.Now()
+	file.send(t, routers("file", map[string]string{"web": "Host(`a`)"}))
+	m := rec.next(t)
+	after := time.Now()
+	if m.Received.Before(before) || m.Received.After(after) {
+		t.Fatalf("Received = %v, want between %v and %v", m.Received, before, after)
+	}
+	time.Sleep(20 * time.Millisecond)
+	before = time.Now()
+	file.send(t, routers("file", map[string]string{"web": "Host(`b`)"}))
+	m = rec.next(t)
+	if m.Received.Before(before) {
+		t.Fatalf("second delivery Received = %v, before its change at %v", m.Received, before)
+	}
+}
