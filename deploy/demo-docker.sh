@@ -22,6 +22,8 @@ berth runs in Docker and routes to the labelled containers. Try:
   curl -H 'Host: whoami.localhost' http://127.0.0.1:8000/           # two replicas, balanced
   curl -H 'Host: api.localhost' http://127.0.0.1:8000/api/hello     # stripPrefix middleware
   curl http://127.0.0.1:8080/ping
+  curl http://127.0.0.1:8080/api/http/routers                        # the API; the dashboard: http://127.0.0.1:8080/dashboard/
+  curl -s http://127.0.0.1:8080/metrics | grep berth_service_requests_total
   docker-compose -p berth-demo up -d --scale whoami=3               # a third replica, routed at once
 Stop it with: docker-compose -p berth-demo down --rmi local
 MSG

@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -150,7 +151,7 @@ func (s *session) run(ctx context.Context) error {
 			// is nothing yet.
 			s.sendSnapshot(ctx, config.Snapshot{Provider: ProviderName, Config: &config.Dynamic{}, Issues: []config.Issue{{
 				Provider: ProviderName, Kind: "provider", Fatal: true,
-				Msg: fmt.Sprintf("cannot reach the Docker engine at %q: %v; retrying", s.p.opts.Endpoint, err),
+				Msg: fmt.Sprintf("cannot reach the Docker engine at %q: %v; retrying%s", s.p.opts.Endpoint, err, reachHint(err)),
 			}}})
 		}
 		if !sleepCtx(ctx, b.next()) {
@@ -364,3 +365,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 var errStreamClosed = errors.New("the Docker event stream closed")
+
+// reachHint says what usually fixes a failure to reach the engine.
+func reachHint(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "permission denied"):
+		return " (berth's user cannot read the socket: give its container the socket's group, e.g. `group_add: [\"$(stat -c %g /var/run/docker.sock)\"]`, or run it as root; see docs/docker.md)"
+	case errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "no such file"):
+		return " (the socket does not exist: mount it with `-v /var/run/docker.sock:/var/run/docker.sock:ro` or set providers.docker.endpoint)"
+	}
+	return ""
+}

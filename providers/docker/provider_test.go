@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,5 +215,25 @@ func TestProviderKeepsLastSnapshotWhileDown(t *testing.T) {
 	<-fe.streams
 	if got := servers(<-out); len(got["app"]) != 1 {
 		t.Fatalf("after the engine came back: %v", got)
+	}
+}
+
+func TestReachHint(t *testing.T) {
+	tests := []struct {
+		desc string
+		err  error
+		want string
+	}{
+		{desc: "permission", err: errors.New("dial unix /var/run/docker.sock: connect: permission denied"), want: "group_add"},
+		{desc: "missing socket", err: errors.New("dial unix /var/run/docker.sock: connect: no such file or directory"), want: "mount it"},
+		{desc: "other", err: errors.New("connection refused"), want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			got := reachHint(tc.err)
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Fatalf("reachHint(%v) = %q, want one containing %q", tc.err, got, tc.want)
+			}
+		})
 	}
 }
