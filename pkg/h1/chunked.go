@@ -173,7 +173,7 @@ func (r *ChunkedReader) step() {
 			r.err = err
 			return
 		}
-		n, err := parseChunkSize(line)
+		n, err := ParseChunkSize(line)
 		if err != nil {
 			r.err = err
 			return
@@ -230,39 +230,58 @@ func (r *ChunkedReader) readLine() ([]byte, error) {
 	return line[:len(line)-2], nil
 }
 
-// parseChunkSize parses "1*HEXDIG [chunk-ext]".
-func parseChunkSize(line []byte) (int64, error) {
+// maxChunkSizeDigits bounds the hex digits of a chunk size, leading zeros
+// included. Fifteen digits make at most 2^60-1, so the size never
+// overflows an int64.
+const maxChunkSizeDigits = 15
+
+// ParseChunkSize parses a chunk-size line of a chunked body, without its
+// CRLF: 1*HEXDIG [ chunk-ext ]. It is strict: at most 15 hex digits, and
+// chunk extensions must follow the RFC 9112 grammar (BWS ";" BWS name
+// [ BWS "=" BWS ( token / quoted-string ) ], repeated), which also keeps a
+// CR, LF or any other control character from hiding in them. Extensions
+// are validated and ignored; the work is linear in len(line), which the
+// caller bounds.
+//
+// It returns ErrChunkSize when the size is missing or too long and
+// ErrChunkExt when what follows it is not a valid chunk-ext. It does not
+// allocate.
+func ParseChunkSize(line []byte) (int64, error) {
 	var n int64
 	i := 0
 	for ; i < len(line); i++ {
-		c := line[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			goto ext
+		d, ok := unhex(line[i])
+		if !ok {
+			break
 		}
-		if n > (1<<63-1)>>4 {
+		if i == maxChunkSizeDigits {
 			return 0, ErrChunkSize
 		}
 		n = n<<4 | int64(d)
 	}
-ext:
 	if i == 0 {
 		return 0, ErrChunkSize
 	}
-	if !validChunkExt(line[i:]) {
+	if i < len(line) && !validChunkExt(line[i:]) {
 		return 0, ErrChunkExt
 	}
 	return n, nil
 }
 
-// validChunkExt checks *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// validChunkExt checks a non-empty chunk-ext:
+// 1*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) [ BWS ].
 func validChunkExt(s []byte) bool {
 	skipWS := func() {
 		for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
@@ -277,10 +296,12 @@ func validChunkExt(s []byte) bool {
 		s = s[i:]
 		return i > 0
 	}
-	for {
+	for first := true; ; first = false {
 		skipWS()
 		if len(s) == 0 {
-			return true
+			// Trailing BWS is tolerated; whitespace alone is not an
+			// extension.
+			return !first
 		}
 		if s[0] != ';' {
 			return false

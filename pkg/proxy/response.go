@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net/http"
 	"strings"
+
+	"github.com/berthproxy/berth/pkg/h1"
 )
 
 // maxHeaderBytes bounds the status line plus headers (and, separately, the
@@ -355,7 +357,8 @@ func hasPrefixFold(v []byte, prefix string) bool {
 	return len(v) >= len(prefix) && strings.EqualFold(string(v[:len(prefix)]), prefix)
 }
 
-// readChunkSize reads a chunk-size line: 1*HEXDIG [ chunk-ext ] CRLF.
+// readChunkSize reads a chunk-size line: 1*HEXDIG [ chunk-ext ] CRLF, as
+// strictly as the server side (h1.ParseChunkSize).
 func readChunkSize(br *bufio.Reader) (int64, error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
@@ -367,41 +370,12 @@ func readChunkSize(br *bufio.Reader) (int64, error) {
 	if len(line) < 3 || line[len(line)-2] != '\r' {
 		return 0, malformed("chunk size line not terminated by CRLF")
 	}
-	line = line[:len(line)-2]
-	var n int64
-	i := 0
-	for ; i < len(line); i++ {
-		c := line[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			goto ext
-		}
-		if i >= 15 {
-			return 0, malformed("chunk size too large")
-		}
-		n = n<<4 | int64(d)
+	n, err := h1.ParseChunkSize(line[:len(line)-2])
+	if err == h1.ErrChunkExt {
+		return 0, malformed("bad chunk extension")
 	}
-ext:
-	if i == 0 {
+	if err != nil {
 		return 0, malformed("bad chunk size")
-	}
-	if i < len(line) {
-		// Only chunk extensions may follow, and they are ignored; BWS then
-		// ';' keeps the grammar strict enough to never hide a CR or LF.
-		rest := line[i:]
-		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-			rest = rest[1:]
-		}
-		if len(rest) == 0 || rest[0] != ';' || !validFieldValue(rest) {
-			return 0, malformed("bad chunk extension")
-		}
 	}
 	return n, nil
 }
