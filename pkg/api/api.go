@@ -211,25 +211,16 @@ type entryPointView struct {
 }
 
 func (a *API) entryPointList() []entryPointView {
-	var out []entryPointView
-	var stats map[string]metrics.Stats
-	if a.o.Metrics != nil {
-		stats = a.o.Metrics.EntryPointStats()
+	if a.o.Static == nil || len(a.o.Static.EntryPoints) == 0 {
+		return nil // shown as null, not []
 	}
-	if a.o.Static == nil {
-		return out
-	}
-	for _, name := range sortedKeys(a.o.Static.EntryPoints) {
-		v := entryPointView{Name: name}
-		if ep := a.o.Static.EntryPoints[name]; ep != nil {
+	return views(a.o.Static.EntryPoints, a.stats((*metrics.Registry).EntryPointStats), func(name string, ep *config.EntryPoint, s *metrics.Stats) entryPointView {
+		v := entryPointView{Name: name, Stats: s}
+		if ep != nil {
 			v.Address = ep.Address
 		}
-		if s, ok := stats[name]; ok {
-			v.Stats = &s
-		}
-		out = append(out, v)
-	}
-	return out
+		return v
+	})
 }
 
 func (a *API) entryPoints(w http.ResponseWriter, r *http.Request) {
@@ -237,13 +228,7 @@ func (a *API) entryPoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) entryPoint(w http.ResponseWriter, r *http.Request) {
-	for _, e := range a.entryPointList() {
-		if e.Name == r.PathValue("name") {
-			writeJSON(w, e)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, "entrypoint not found: "+r.PathValue("name"))
+	writeNamed(w, r, "entrypoint", a.entryPointList(), func(e entryPointView) string { return e.Name })
 }
 
 // routerView is a router with its source and request counters.
@@ -254,23 +239,13 @@ type routerView struct {
 }
 
 func (a *API) routerList(t *routing.Table) []routerView {
-	var stats map[string]metrics.Stats
-	if a.o.Metrics != nil {
-		stats = a.o.Metrics.RouterStats()
-	}
-	out := make([]routerView, 0, len(t.Routers))
-	for _, name := range sortedKeys(t.Routers) {
-		ri := t.Routers[name]
-		v := routerView{RouterInfo: ri}
+	return views(t.Routers, a.stats((*metrics.Registry).RouterStats), func(_ string, ri *routing.RouterInfo, s *metrics.Stats) routerView {
+		v := routerView{RouterInfo: ri, Stats: s}
 		if ri.Router != nil {
 			v.Source = ri.Router.Source
 		}
-		if s, ok := stats[name]; ok {
-			v.Stats = &s
-		}
-		out = append(out, v)
-	}
-	return out
+		return v
+	})
 }
 
 func routerKey(v routerView) (string, string) {
@@ -286,13 +261,7 @@ func (a *API) routers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) router(w http.ResponseWriter, r *http.Request) {
-	for _, v := range a.routerList(a.o.Table()) {
-		if v.Name == r.PathValue("name") {
-			writeJSON(w, v)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, "router not found: "+r.PathValue("name"))
+	writeNamed(w, r, "router", a.routerList(a.o.Table()), func(v routerView) string { return v.Name })
 }
 
 // serverView is one server of a service with its live state.
@@ -315,19 +284,10 @@ type serviceView struct {
 }
 
 func (a *API) serviceList(t *routing.Table) []serviceView {
-	var stats map[string]metrics.Stats
-	if a.o.Metrics != nil {
-		stats = a.o.Metrics.ServiceStats()
-	}
-	out := make([]serviceView, 0, len(t.Services))
-	for _, name := range sortedKeys(t.Services) {
-		si := t.Services[name]
-		v := serviceView{ServiceInfo: si}
+	return views(t.Services, a.stats((*metrics.Registry).ServiceStats), func(name string, si *routing.ServiceInfo, s *metrics.Stats) serviceView {
+		v := serviceView{ServiceInfo: si, Stats: s}
 		if si.Service != nil {
 			v.Source = si.Service.Source
-		}
-		if s, ok := stats[name]; ok {
-			v.Stats = &s
 		}
 		var states map[string]metrics.ServerState
 		if a.o.Metrics != nil {
@@ -354,9 +314,8 @@ func (a *API) serviceList(t *routing.Table) []serviceView {
 				v.Servers = append(v.Servers, sv)
 			}
 		}
-		out = append(out, v)
-	}
-	return out
+		return v
+	})
 }
 
 func (a *API) services(w http.ResponseWriter, r *http.Request) {
@@ -364,13 +323,7 @@ func (a *API) services(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) service(w http.ResponseWriter, r *http.Request) {
-	for _, v := range a.serviceList(a.o.Table()) {
-		if v.Name == r.PathValue("name") {
-			writeJSON(w, v)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, "service not found: "+r.PathValue("name"))
+	writeNamed(w, r, "service", a.serviceList(a.o.Table()), func(v serviceView) string { return v.Name })
 }
 
 type middlewareView struct {
@@ -379,16 +332,13 @@ type middlewareView struct {
 }
 
 func (a *API) middlewareList(t *routing.Table) []middlewareView {
-	out := make([]middlewareView, 0, len(t.Middlewares))
-	for _, name := range sortedKeys(t.Middlewares) {
-		mi := t.Middlewares[name]
+	return views(t.Middlewares, nil, func(_ string, mi *routing.MiddlewareInfo, _ *metrics.Stats) middlewareView {
 		v := middlewareView{MiddlewareInfo: mi}
 		if mi.Middleware != nil {
 			v.Source = mi.Middleware.Source
 		}
-		out = append(out, v)
-	}
-	return out
+		return v
+	})
 }
 
 func (a *API) middlewares(w http.ResponseWriter, r *http.Request) {
@@ -402,32 +352,17 @@ func (a *API) middlewares(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) middleware(w http.ResponseWriter, r *http.Request) {
-	for _, v := range a.middlewareList(a.o.Table()) {
-		if v.Name == r.PathValue("name") {
-			writeJSON(w, v)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, "middleware not found: "+r.PathValue("name"))
+	writeNamed(w, r, "middleware", a.middlewareList(a.o.Table()), func(v middlewareView) string { return v.Name })
 }
 
 func (a *API) rawData(w http.ResponseWriter, _ *http.Request) {
 	t := a.o.Table()
-	routers := map[string]routerView{}
-	for _, v := range a.routerList(t) {
-		routers[v.Name] = v
-	}
-	services := map[string]serviceView{}
-	for _, v := range a.serviceList(t) {
-		services[v.Name] = v
-	}
-	mws := map[string]middlewareView{}
-	for _, v := range a.middlewareList(t) {
-		mws[v.Name] = v
-	}
 	writeJSON(w, map[string]any{
-		"routers": routers, "services": services, "middlewares": mws,
-		"problems": problemList(a.issues(t)), "generation": t.Generation,
+		"routers":     byName(a.routerList(t), func(v routerView) string { return v.Name }),
+		"services":    byName(a.serviceList(t), func(v serviceView) string { return v.Name }),
+		"middlewares": byName(a.middlewareList(t), func(v middlewareView) string { return v.Name }),
+		"problems":    problemList(a.issues(t)),
+		"generation":  t.Generation,
 	})
 }
 
@@ -538,18 +473,69 @@ func page[T any](w http.ResponseWriter, r *http.Request, items []T, key func(T) 
 	if v, err := strconv.Atoi(q.Get("per_page")); err == nil && v > 0 {
 		perPage = v
 	}
-	start := (pg - 1) * perPage
-	if start >= len(filtered) && len(filtered) > 0 {
+	// Compare page numbers rather than multiply them out, so that huge
+	// page or per_page values cannot overflow into a bad slice.
+	pages := (len(filtered) + perPage - 1) / perPage
+	if len(filtered) > 0 && perPage > len(filtered) {
+		pages = 1
+	}
+	if pg > max(pages, 1) {
 		writeError(w, http.StatusBadRequest, "page "+strconv.Itoa(pg)+" is beyond the last page")
 		return
 	}
-	end := min(start+perPage, len(filtered))
+	start := (pg - 1) * min(perPage, len(filtered))
+	end := start + min(perPage, len(filtered)-start)
 	next := 1
 	if end < len(filtered) {
 		next = pg + 1
 	}
 	w.Header().Set("X-Next-Page", strconv.Itoa(next))
 	writeJSON(w, filtered[start:end])
+}
+
+// stats returns the counters get reads from the metrics registry, or nil
+// without one.
+func (a *API) stats(get func(*metrics.Registry) map[string]metrics.Stats) map[string]metrics.Stats {
+	if a.o.Metrics == nil {
+		return nil
+	}
+	return get(a.o.Metrics)
+}
+
+// views returns one view per entry of m, in name order, made by view from
+// the entry and its counters in stats (nil when it has none).
+func views[I, V any](m map[string]I, stats map[string]metrics.Stats, view func(name string, info I, stats *metrics.Stats) V) []V {
+	out := make([]V, 0, len(m))
+	for _, name := range sortedKeys(m) {
+		var sp *metrics.Stats
+		if s, ok := stats[name]; ok {
+			sp = &s
+		}
+		out = append(out, view(name, m[name], sp))
+	}
+	return out
+}
+
+// writeNamed writes the item of items whose name is the {name} path value,
+// or a 404 "<kind> not found" error.
+func writeNamed[T any](w http.ResponseWriter, r *http.Request, kind string, items []T, name func(T) string) {
+	want := r.PathValue("name")
+	for _, it := range items {
+		if name(it) == want {
+			writeJSON(w, it)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, kind+" not found: "+want)
+}
+
+// byName indexes items by name.
+func byName[T any](items []T, name func(T) string) map[string]T {
+	out := make(map[string]T, len(items))
+	for _, it := range items {
+		out[name(it)] = it
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
