@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // TestDockerContainer: a container started with Traefik labels naming the
@@ -31,10 +33,8 @@ func TestDockerContainer(t *testing.T) {
 
 	// The test server of test/docker, in an image FROM scratch.
 	ctxDir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(ctxDir, "backend"), "./test/docker/backend")
-	build.Dir, build.Env = "../..", append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := testutil.GoBuild(filepath.Join(ctxDir, "backend"), "./test/docker/backend"); err != nil {
+		t.Fatal(err)
 	}
 	df := "FROM scratch\nCOPY backend /backend\nEXPOSE 80\nENTRYPOINT [\"/backend\"]\n"
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(df), 0o644); err != nil {

@@ -12,7 +12,6 @@ package acme
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -33,9 +32,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // pebbleVersion is what .ci/run installs.
@@ -67,22 +67,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "test/acme: SKIP:", skipReason)
 		return m.Run()
 	}
-	dir, err := os.MkdirTemp("", "berth-acme-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	berthBin = filepath.Join(dir, "berth")
-	root, _ := filepath.Abs("../..")
-	cmd := exec.Command("go", "build", "-o", berthBin, "./cmd/berth")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building berth:", err)
-		return 1
-	}
-	return m.Run()
+	return testutil.RunWithBerth(m, &berthBin)
 }
 
 // findTool looks for a binary on PATH, then in $(go env GOPATH)/bin.
@@ -141,24 +126,10 @@ func freePort(t testing.TB) int {
 
 // proc is a child process with its output kept for assertions.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
+	*testutil.Proc
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) output() string { return p.Log() }
 
 // count counts lines of the output containing s.
 func (p *proc) count(s string) int {
@@ -179,7 +150,7 @@ func (p *proc) waitFor(t testing.TB, s string, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for p.count(s) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d line(s) with %q after %v, want %d; output:\n%s", p.name, p.count(s), s, timeout, n, p.output())
+			t.Fatalf("%s: %d line(s) with %q after %v, want %d; output:\n%s", p.Name, p.count(s), s, timeout, n, p.output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -188,18 +159,13 @@ func (p *proc) waitFor(t testing.TB, s string, n int, timeout time.Duration) {
 // start runs a process until stop or the end of the test.
 func start(t testing.TB, name string, env []string, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	p := &proc{testutil.Start(t, name, env, bin, args...)}
+	// Runs before the cleanup of testutil.Start, which logs the output of
+	// a failed test.
 	t.Cleanup(func() {
 		p.stop(t)
 		// ACME_TEST_VERBOSE=1 shows the output of passing tests too.
-		if t.Failed() || (name == "berth" && os.Getenv("ACME_TEST_VERBOSE") != "") {
+		if !t.Failed() && name == "berth" && os.Getenv("ACME_TEST_VERBOSE") != "" {
 			t.Logf("%s output:\n%s", name, p.output())
 		}
 	})
@@ -208,18 +174,8 @@ func start(t testing.TB, name string, env []string, bin string, args ...string) 
 
 // stop ends the process (SIGTERM, then SIGKILL after 10 s).
 func (p *proc) stop(t testing.TB) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("%s did not stop on SIGTERM", p.name)
+	if err := p.Stop(); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -381,18 +337,7 @@ func (e *env) setA(t testing.TB, host, addr string) {
 
 func waitTCP(t testing.TB, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s does not listen: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitTCP(t, addr, 10*time.Second)
 }
 
 // berth is a running berth with its dynamic configuration directory.
@@ -453,16 +398,9 @@ func (e *env) startBerth(t *testing.T, o berthOptions) *berth {
 // backend is a tiny HTTP server answering "hello <host>".
 func backend(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testutil.Serve(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello %s", r.Host)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+	})})
 }
 
 // route writes a dynamic file with a TLS router for host on websecure,
@@ -483,13 +421,7 @@ func (b *berth) route(t testing.TB, file, router, host, backendURL string) {
         servers:
           - url: %[3]q
 `, router, host, backendURL)
-	tmp := filepath.Join(b.dynamic, "."+file+".tmp")
-	if err := os.WriteFile(tmp, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(b.dynamic, file)); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteAtomic(t, filepath.Join(b.dynamic, file), y)
 }
 
 // handshake connects to websecure with SNI host and returns the served

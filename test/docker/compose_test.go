@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // TestComposeStack brings up the repository's docker-compose.yml (berth
@@ -28,12 +30,12 @@ func TestComposeStack(t *testing.T) {
 		}
 	}
 	for _, b := range []struct{ out, pkg string }{{"bin/berth", "./cmd/berth"}, {"bin/whoami", "./cmd/whoami"}} {
-		if err := goBuild(filepath.Join(dir, b.out), b.pkg); err != nil {
+		if err := testutil.GoBuild(filepath.Join(dir, b.out), b.pkg); err != nil {
 			t.Fatal(err)
 		}
 	}
 	project := "berth-e2e-" + runID
-	web, api := freeAddr(t), freeAddr(t)
+	web, api := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	gid := strings.TrimSpace(mustOutput(t, "stat", "-c", "%g", "/var/run/docker.sock"))
 	compose := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(cmdCtx(t, 5*time.Minute), "docker-compose", append([]string{"-p", project}, args...)...)

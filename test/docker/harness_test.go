@@ -13,21 +13,20 @@
 package dockere2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 var (
@@ -64,7 +63,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(workDir)
 	defer cleanupAll()
-	root, err := filepath.Abs("../..")
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -81,10 +80,10 @@ func run(m *testing.M) int {
 func setup() error {
 	berthBin = filepath.Join(workDir, "bin", "berth")
 	ctxDir := filepath.Join(workDir, "backend")
-	if err := goBuild(berthBin, "./cmd/berth"); err != nil {
+	if err := testutil.GoBuild(berthBin, "./cmd/berth"); err != nil {
 		return err
 	}
-	if err := goBuild(filepath.Join(ctxDir, "backend"), "./test/docker/backend"); err != nil {
+	if err := testutil.GoBuild(filepath.Join(ctxDir, "backend"), "./test/docker/backend"); err != nil {
 		return err
 	}
 	image, imageHC = "berth-e2e-backend:"+runID, "berth-e2e-backend-hc:"+runID
@@ -99,16 +98,6 @@ func setup() error {
 			"-t", img.tag, ctxDir).CombinedOutput(); err != nil {
 			return fmt.Errorf("docker build: %v\n%s", err, out)
 		}
-	}
-	return nil
-}
-
-func goBuild(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
 }
@@ -187,29 +176,14 @@ func ip(t testing.TB, name, network string) string {
 // berth is a running berth process.
 type berth struct {
 	web, ping string
-	mu        sync.Mutex
-	log       bytes.Buffer
-	cmd       *exec.Cmd
-}
-
-func (b *berth) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.log.Write(p)
-}
-
-// Log returns what berth has logged so far.
-func (b *berth) Log() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.log.String()
+	*testutil.Proc
 }
 
 // startBerth runs berth with the Docker provider, restricted to this run's
 // containers by a constraint unless flags set constraints themselves.
 func startBerth(t testing.TB, flags ...string) *berth {
 	t.Helper()
-	b := &berth{web: freeAddr(t), ping: freeAddr(t)}
+	b := &berth{web: testutil.FreeAddr(t), ping: testutil.FreeAddr(t)}
 	args := []string{
 		"--entryPoints.web.address=" + b.web,
 		"--entryPoints.traefik.address=" + b.ping,
@@ -224,38 +198,11 @@ func startBerth(t testing.TB, flags ...string) *berth {
 	if !hasConstraints {
 		args = append(args, "--providers.docker.constraints=Label(`berth.test.run`, `"+runID+"`)")
 	}
-	b.cmd = exec.Command(berthBin, append(args, flags...)...)
-	b.cmd.Stdout, b.cmd.Stderr = b, b
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = b.cmd.Process.Kill()
-		_ = b.cmd.Wait()
-		if t.Failed() {
-			t.Logf("berth log:\n%s", tail(b.Log(), 60))
-		}
-	})
-	eventually(t, 10*time.Second, func() error {
-		resp, err := http.Get("http://" + b.ping + "/ping")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("ping: %d", resp.StatusCode)
-		}
-		return nil
-	})
+	b.Proc = testutil.Start(t, "berth", nil, berthBin, append(args, flags...)...)
+	b.LogTail = 60
+	t.Cleanup(b.Kill) // runs before Start's cleanup, which logs the tail
+	testutil.WaitHTTP200(t, b.Proc, "http://"+b.ping+"/ping", 10*time.Second)
 	return b
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -291,30 +238,10 @@ func (b *berth) waitStatus(t testing.TB, host string, want int, timeout time.Dur
 	})
 }
 
-// eventually retries f every 20 ms until it succeeds or timeout passes.
+// eventually retries f until it succeeds or timeout passes.
 func eventually(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	testutil.Eventually(t, timeout, f)
 }
 
 // network creates a labelled network removed at the end of the test.

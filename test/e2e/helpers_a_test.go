@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // aSeen is what a recording backend saw of one request.
@@ -48,11 +50,7 @@ type aRecorder struct {
 func aRecordingBackend(t testing.TB, name string) *aRecorder {
 	t.Helper()
 	rec := &aRecorder{name: name}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rec.URL = testutil.Serve(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.started.Add(1)
 		b, err := io.ReadAll(r.Body)
 		if err == nil {
@@ -63,10 +61,7 @@ func aRecordingBackend(t testing.TB, name string) *aRecorder {
 		rec.mu.Unlock()
 		w.Header().Set("X-Backend", name)
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	rec.URL = "http://" + ln.Addr().String()
+	}), ReadHeaderTimeout: 10 * time.Second})
 	return rec
 }
 
@@ -88,27 +83,20 @@ func (r *aRecorder) count() int64 { return r.started.Load() }
 // aSlowBackend answers 200 with its name after sleeping d.
 func aSlowBackend(t testing.TB, name string, d time.Duration) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testutil.Serve(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():
 			return
 		}
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+	})})
 }
 
 // aClosedPortURL returns the URL of a loopback port on which nothing listens.
 func aClosedPortURL(t testing.TB) string {
 	t.Helper()
-	return fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	return fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(t))
 }
 
 // aResp is what a client saw.
@@ -245,28 +233,22 @@ func aRunBerth(t testing.TB, args ...string) (int, string) {
 // how long it took; it fails after timeout.
 func aWaitBody(t testing.TB, url, host, want string, timeout time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	var last string
-	for time.Since(start) < timeout {
-		r, err := aClient.Do(aNewReq(t, url, host))
-		if err == nil {
-			b, _ := io.ReadAll(r.Body)
-			r.Body.Close()
-			last = fmt.Sprintf("%d %q", r.StatusCode, b)
-			if strings.HasPrefix(string(b), want) {
-				return time.Since(start)
-			}
-		} else {
-			last = err.Error()
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("GET %s (Host %s): want body %q within %v, last: %s", url, host, want, timeout, last)
-	return 0
+	return aPoll(t, url, host, fmt.Sprintf("body %q", want), timeout, func(_ int, body string) bool {
+		return strings.HasPrefix(body, want)
+	})
 }
 
 // aWaitStatus polls url until it answers status and returns how long it took.
 func aWaitStatus(t testing.TB, url, host string, status int, timeout time.Duration) time.Duration {
+	t.Helper()
+	return aPoll(t, url, host, fmt.Sprintf("status %d", status), timeout, func(code int, _ string) bool {
+		return code == status
+	})
+}
+
+// aPoll sends GET url with host every 5 ms until ok accepts the answer,
+// and returns how long it took; it fails after timeout.
+func aPoll(t testing.TB, url, host, want string, timeout time.Duration, ok func(status int, body string) bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last string
@@ -276,7 +258,7 @@ func aWaitStatus(t testing.TB, url, host string, status int, timeout time.Durati
 			b, _ := io.ReadAll(r.Body)
 			r.Body.Close()
 			last = fmt.Sprintf("%d %q", r.StatusCode, b)
-			if r.StatusCode == status {
+			if ok(r.StatusCode, string(b)) {
 				return time.Since(start)
 			}
 		} else {
@@ -284,7 +266,7 @@ func aWaitStatus(t testing.TB, url, host string, status int, timeout time.Durati
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("GET %s (Host %s): want status %d within %v, last: %s", url, host, status, timeout, last)
+	t.Fatalf("GET %s (Host %s): want %s within %v, last: %s", url, host, want, timeout, last)
 	return 0
 }
 

@@ -28,19 +28,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // bServe runs h on a loopback listener and returns its http:// URL.
 func bServe(t testing.TB, h http.Handler) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+	return testutil.Serve(t, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second})
 }
 
 // bSeen is what bEcho saw of a request.

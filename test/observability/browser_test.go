@@ -58,7 +58,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Navigate(b.admin+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`article[aria-label="router app@file"]`)),
 	); err != nil {
-		t.Fatalf("loading the dashboard: %v\nberth log:\n%s", err, b.log.String())
+		t.Fatalf("loading the dashboard: %v\nberth log:\n%s", err, b.log())
 	}
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	if err != nil {

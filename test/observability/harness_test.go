@@ -8,89 +8,40 @@
 package observability
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 var berthBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "berth-obs-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	berthBin = filepath.Join(dir, "berth")
-	cmd := exec.Command("go", "build", "-o", berthBin, "../../cmd/berth")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building berth: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func TestMain(m *testing.M) { os.Exit(testutil.RunWithBerth(m, &berthBin)) }
 
 // berth is one running berth with a web and a traefik entrypoint.
 type berth struct {
 	t       testing.TB
-	cmd     *exec.Cmd
+	proc    *testutil.Proc
 	dir     string
 	dynPath string
 	web     string // base URL of the web entrypoint
 	admin   string // base URL of the traefik entrypoint
-	log     syncBuffer
-	exited  chan struct{}
 }
 
 // startBerth runs berth with the dynamic file content and extra flags.
 func startBerth(t testing.TB, dynamic string, extra ...string) *berth {
 	t.Helper()
-	b := &berth{t: t, dir: t.TempDir(), exited: make(chan struct{})}
+	b := &berth{t: t, dir: t.TempDir()}
 	b.dynPath = filepath.Join(b.dir, "dynamic.yml")
 	b.writeDynamic(dynamic)
-	webPort, adminPort := freePort(t), freePort(t)
+	webPort, adminPort := testutil.FreePort(t), testutil.FreePort(t)
 	b.web = fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	b.admin = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	args := append([]string{
@@ -99,46 +50,17 @@ func startBerth(t testing.TB, dynamic string, extra ...string) *berth {
 		fmt.Sprintf("--entryPoints.web.address=127.0.0.1:%d", webPort),
 		fmt.Sprintf("--entryPoints.traefik.address=127.0.0.1:%d", adminPort),
 	}, extra...)
-	b.cmd = exec.Command(berthBin, args...)
-	b.cmd.Stdout = &b.log
-	b.cmd.Stderr = &b.log
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = b.cmd.Wait(); close(b.exited) }()
-	t.Cleanup(b.stop)
-	b.waitFor(10*time.Second, "berth to answer /ping", func() bool {
-		resp, err := http.Get(b.admin + "/ping")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	b.proc = testutil.Start(t, "berth", nil, berthBin, args...)
+	testutil.WaitHTTP200(t, b.proc, b.admin+"/ping", 10*time.Second)
 	return b
 }
 
-func (b *berth) stop() {
-	select {
-	case <-b.exited:
-		return
-	default:
-	}
-	_ = b.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-b.exited:
-	case <-time.After(10 * time.Second):
-		_ = b.cmd.Process.Kill()
-		<-b.exited
-	}
-	if b.t.Failed() {
-		b.t.Logf("berth log:\n%s", b.log.String())
-	}
-}
+// log returns what berth printed so far.
+func (b *berth) log() string { return b.proc.Log() }
 
 func (b *berth) signal(sig os.Signal) {
 	b.t.Helper()
-	if err := b.cmd.Process.Signal(sig); err != nil {
+	if err := b.proc.Signal(sig); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -146,13 +68,7 @@ func (b *berth) signal(sig os.Signal) {
 // writeDynamic replaces the dynamic file atomically, as an editor would.
 func (b *berth) writeDynamic(content string) {
 	b.t.Helper()
-	tmp := b.dynPath + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, b.dynPath); err != nil {
-		b.t.Fatal(err)
-	}
+	testutil.WriteAtomic(b.t, b.dynPath, content)
 }
 
 func (b *berth) waitFor(d time.Duration, what string, cond func() bool) {
@@ -160,8 +76,8 @@ func (b *berth) waitFor(d time.Duration, what string, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		select {
-		case <-b.exited:
-			b.t.Fatalf("berth exited while waiting for %s:\n%s", what, b.log.String())
+		case <-b.proc.Done():
+			b.t.Fatalf("berth exited while waiting for %s:\n%s", what, b.log())
 		default:
 		}
 		if cond() {
@@ -214,14 +130,7 @@ func getJSON(t testing.TB, url string, v any) {
 // backend starts an HTTP backend on loopback.
 func backend(t testing.TB, h http.HandlerFunc) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+	return testutil.Serve(t, &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second})
 }
 
 // okBackend answers 200 "ok", or the status in ?status=.
@@ -276,27 +185,23 @@ func metricValue(text, series string) float64 {
 // postBody sends a POST with body.
 func postBody(t testing.TB, url, host string, body io.Reader) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return send(t, "POST", url, host, body)
 }
 
 // putBody sends a PUT with body.
 func putBody(t testing.TB, url string, body io.Reader) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest("PUT", url, body)
+	return send(t, "PUT", url, "", body)
+}
+
+// send sends a request with body; it fails the test on a transport error.
+func send(t testing.TB, method, url, host string, body io.Reader) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Host = host
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)

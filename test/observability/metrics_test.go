@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // TestMetricsAfterKnownTraffic sends a known mix of requests and checks
@@ -144,31 +146,18 @@ scrape_configs:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	prom := exec.Command("prometheus", "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	port := testutil.FreePort(t)
+	prom := testutil.Start(t, "prometheus", nil, "prometheus", "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--log.level=warn")
-	var plog syncBuffer
-	prom.Stdout, prom.Stderr = &plog, &plog
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = prom.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = prom.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", plog.String())
-		}
-	})
+	t.Cleanup(prom.Kill)
 	query := `sum(berth_entrypoint_requests_total{entrypoint="web",code="200"})`
 	u := fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", port, url.QueryEscape(query))
 	var last string
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case <-exited:
-			t.Fatalf("prometheus exited:\n%s", plog.String())
+		case <-prom.Done():
+			t.Fatalf("prometheus exited:\n%s", prom.Log())
 		default:
 		}
 		resp, err := client.Get(u)
