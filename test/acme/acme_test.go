@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berthproxy/berth/test/testutil"
 )
 
 // TestIssuance obtains a certificate with each challenge and serves a real
@@ -135,7 +137,7 @@ func TestRejectedChallenge(t *testing.T) {
 	e := newEnv(t, pebbleOptions{})
 	// Pebble resolves bad.test to an address where berth does not listen.
 	e.setA(t, "bad.test", "127.0.0.2")
-	apiPort := freePort(t)
+	apiPort := testutil.FreePort(t)
 	b := e.startBerth(t, berthOptions{extra: []string{
 		fmt.Sprintf("--entryPoints.traefik.address=127.0.0.1:%d", apiPort),
 		"--api.insecure=true", "--metrics.prometheus=true",

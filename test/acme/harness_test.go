@@ -24,14 +24,12 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,42 +84,6 @@ func findTool(name string) string {
 		}
 	}
 	return ""
-}
-
-// usedPorts are the ports handed out by freePort, never handed out twice.
-var (
-	portMu    sync.Mutex
-	usedPorts = map[int]bool{}
-)
-
-// freePort returns a loopback port, TCP and UDP, free at the time of the
-// call. Ports are picked below the usual ephemeral range (32768 and up) so
-// that outgoing connections of parallel tests do not take them before the
-// process meant to listen on them does.
-func freePort(t testing.TB) int {
-	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	for range 1000 {
-		p := 20000 + mrand.IntN(12000)
-		if usedPorts[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		usedPorts[p] = true
-		return p
-	}
-	t.Fatal("no free port")
-	return 0
 }
 
 // proc is a child process with its output kept for assertions.
@@ -208,8 +170,8 @@ func newEnv(t *testing.T, o pebbleOptions) *env {
 	if o.shortValidity == 0 {
 		o.shortValidity = 30
 	}
-	e := &env{dir: t.TempDir(), httpPort: freePort(t), tlsPort: freePort(t)}
-	dnsPort, challMgmt := freePort(t), freePort(t)
+	e := &env{dir: t.TempDir(), httpPort: testutil.FreePort(t), tlsPort: testutil.FreePort(t)}
+	dnsPort, challMgmt := testutil.FreePort(t), testutil.FreePort(t)
 	e.challMgmt = fmt.Sprintf("127.0.0.1:%d", challMgmt)
 	start(t, "pebble-challtestsrv", nil, challtBin,
 		"-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort),
@@ -218,7 +180,7 @@ func newEnv(t *testing.T, o pebbleOptions) *env {
 		"-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "")
 
 	certFile, keyFile := e.writeAPICert(t)
-	listen, mgmt := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen, mgmt := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	type profile struct {
 		Description    string `json:"description"`
 		ValidityPeriod int    `json:"validityPeriod"`

@@ -88,32 +88,6 @@ func RunWithBerth(m *testing.M, bin *string) int {
 	return m.Run()
 }
 
-// FreeAddr returns a loopback address (127.0.0.1:port) that was free a
-// moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// FreePort returns a loopback port that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	_, port, err := net.SplitHostPort(FreeAddr(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p int
-	if _, err := fmt.Sscan(port, &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // Serve runs srv on a new loopback listener until the end of the test and
 // returns its http:// URL.
 func Serve(t testing.TB, srv *http.Server) string {
