@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -17,6 +18,7 @@ import (
 // request goroutine at a time and by nobody while idle in the pool.
 type conn struct {
 	nc        net.Conn
+	raw       syscall.RawConn // the TCP socket under nc, for peerClosed; may be nil
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -28,8 +30,11 @@ type conn struct {
 	poison func()
 }
 
-func newConn(nc net.Conn) *conn {
+func newConn(nc, tcp net.Conn) *conn {
 	c := &conn{nc: nc}
+	if sc, ok := tcp.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	c.poison = func() { _ = nc.SetDeadline(aLongTimeAgo) }
 	c.br = bufio.NewReaderSize(nc, 8<<10)
 	c.bw = bufio.NewWriterSize(countingWriter{c}, 8<<10)

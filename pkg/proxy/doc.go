@@ -19,6 +19,10 @@
 //     answered with 502 and the upstream connection is closed.
 //   - A connection returns to the pool only when its response body was read
 //     exactly to the end and no side asked to close it.
+//   - A pooled connection idle for more than 50 ms is probed (a
+//     non-blocking peek) before reuse, so one the server closed meanwhile
+//     is never written to; this is what keeps a POST after a backend's
+//     idle timeout from failing.
 //   - A request that fails on a reused connection before any response byte
 //     arrived (the stale keep-alive race) is retried once on a fresh
 //     connection when it can be replayed.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -485,6 +487,62 @@ func TestStaleConnectionRetried(t *testing.T) {
 	}
 	if conns.Load() < 300 {
 		t.Fatalf("only %d upstream connections: the backend did not close them as planned", conns.Load())
+	}
+}
+
+// TestPostAfterBackendIdleClose: a backend that closes idle keep-alive
+// connections after a short time (as Node does after 5 s) must not turn
+// the next POST into a 502. POST cannot be replayed, so the dead pooled
+// connection has to be noticed before the request is written.
+func TestPostAfterBackendIdleClose(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		tls  bool
+	}{
+		{desc: "http backend"},
+		{desc: "https backend (close_notify before FIN)", tls: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var conns atomic.Int64
+			backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				_, _ = w.Write(b)
+			}))
+			backend.Config.IdleTimeout = 100 * time.Millisecond
+			backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			var opts TransportOptions
+			if tc.tls {
+				backend.StartTLS()
+				roots := x509.NewCertPool()
+				roots.AddCert(backend.Certificate())
+				opts.TLSConfig = &tls.Config{RootCAs: roots}
+			} else {
+				backend.Start()
+			}
+			defer backend.Close()
+			p := newTestPool(t)
+			front := frontFor(t, p, Target{URL: mustURL(t, backend.URL)}, opts)
+			for i := 0; i < 3; i++ {
+				body := fmt.Sprintf("payload %d", i)
+				resp, err := front.Client().Post(front.URL, "text/plain", strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(b) != body {
+					t.Fatalf("POST %d after the backend closed the idle connection: %d %q", i, resp.StatusCode, b)
+				}
+				time.Sleep(300 * time.Millisecond) // the backend closes the idle connection meanwhile
+			}
+			if n := conns.Load(); n != 3 {
+				t.Fatalf("got %d upstream connections, want 3 (each idle one closed by the backend)", n)
+			}
+		})
 	}
 }
 

@@ -227,6 +227,10 @@ type hostPool struct {
 	lastPut time.Time
 }
 
+// probeIdleAfter is how long a connection must have been idle before get
+// checks that the server has not closed it.
+const probeIdleAfter = 50 * time.Millisecond
+
 // get pops the most recently used idle connection that has not expired, or
 // returns nil when the caller must dial.
 func (hp *hostPool) get(now time.Time) *conn {
@@ -235,14 +239,26 @@ func (hp *hostPool) get(now time.Time) *conn {
 		c := hp.idle[n-1]
 		hp.idle[n-1] = nil
 		hp.idle = hp.idle[:n-1]
-		if now.Sub(c.idleSince) < hp.opts.IdleConnTimeout && c.br.Buffered() == 0 {
+		idle := now.Sub(c.idleSince)
+		if idle < hp.opts.IdleConnTimeout && c.br.Buffered() == 0 {
 			hp.mu.Unlock()
-			c.reused = true
-			return c
+			// A server that closes idle keep-alive connections (Node's
+			// 5 s keepAliveTimeout, gunicorn, uvicorn) would otherwise make
+			// the next request on this one fail, and a POST cannot be
+			// replayed: the classic stray 502. The probe is one
+			// non-blocking syscall, skipped for connections idle so briefly
+			// (all of them under load) that an idle timeout cannot have
+			// fired.
+			if idle < probeIdleAfter || !peerClosed(c.raw) {
+				c.reused = true
+				return c
+			}
+		} else {
+			// Expired, or the server sent bytes while the connection was
+			// idle (typically a 408 before closing): it cannot carry a new
+			// request.
+			hp.mu.Unlock()
 		}
-		// Expired, or the server sent bytes while the connection was idle
-		// (typically a 408 before closing): it cannot carry a new request.
-		hp.mu.Unlock()
 		c.close()
 		hp.mu.Lock()
 	}
@@ -308,6 +324,7 @@ func (hp *hostPool) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, &dialError{addr: hp.addr, err: err}
 	}
+	tcp := nc
 	if hp.tlsConfig != nil {
 		tc := tls.Client(nc, hp.tlsConfig)
 		hctx, cancel := context.WithTimeout(ctx, hp.opts.DialTimeout)
@@ -322,7 +339,7 @@ func (hp *hostPool) dial(ctx context.Context) (*conn, error) {
 		}
 		nc = tc
 	}
-	return newConn(nc), nil
+	return newConn(nc, tcp), nil
 }
 
 // dialError wraps a dial or TLS handshake failure with the address.
