@@ -172,11 +172,7 @@ func (e *entry) appendJSON(b []byte) []byte {
 		num(fOverhead, int64(e.d))
 	}
 	str(fRequestAddr, r.Host)
-	if r.ContentLength > 0 {
-		num(fRequestContentSize, r.ContentLength)
-	} else {
-		num(fRequestContentSize, 0)
-	}
+	num(fRequestContentSize, rec.RequestSize(r))
 	num(fRequestCount, int64(e.n))
 	str(fRequestHost, reqHost)
 	if rec.RequestID != "" {

@@ -17,9 +17,11 @@ package reqinfo
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -103,6 +105,10 @@ type Record struct {
 	// attempt; the service observer counts it in service_retries_total.
 	RetryAttempts int
 
+	// body counts the bytes read from a request body of unknown length
+	// (see CountBody); RequestSize uses it.
+	body *countingBody
+
 	// Status and Size are what was sent to the client.
 	Status   int
 	Size     int64
@@ -121,6 +127,48 @@ func (rec *Record) EndTime() time.Time {
 	}
 	return rec.End
 }
+
+// RequestSize returns the size of r's body: its Content-Length when it
+// declared one, else what was read of it (a chunked HTTP/1 body, or an
+// HTTP/2 body without content-length, counted by CountBody).
+func (rec *Record) RequestSize(r *http.Request) int64 {
+	if r.ContentLength >= 0 {
+		return r.ContentLength
+	}
+	if rec.body == nil {
+		return 0
+	}
+	return rec.body.n.Load()
+}
+
+// CountBody makes rec count what is read from r's body when its length is
+// not known in advance, so that metrics and the access log report the size
+// of chunked uploads too. It replaces r.Body, as http.MaxBytesReader users
+// do, and costs one small allocation, only for such requests.
+func (rec *Record) CountBody(r *http.Request) {
+	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	rec.body = &countingBody{rc: r.Body}
+	r.Body = rec.body
+}
+
+// countingBody counts the bytes read through it. The count lives here and
+// not in the (pooled) Record, and is atomic, because an HTTP/2 transport may
+// still be reading the body from its own goroutine after the handler has
+// returned and the Record has been recycled.
+type countingBody struct {
+	rc io.ReadCloser
+	n  atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.rc.Close() }
 
 // Writer wraps a ResponseWriter to record the status and size of the
 // response, and carries the Record.

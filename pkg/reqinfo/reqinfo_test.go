@@ -1,8 +1,10 @@
 package reqinfo
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,6 +110,39 @@ func TestProtocolOf(t *testing.T) {
 			}
 			if got := ProtocolOf(r); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRequestSize(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		req  func() *http.Request
+		want int64
+	}{
+		{desc: "declared length", want: 5, req: func() *http.Request {
+			return httptest.NewRequest("POST", "/", strings.NewReader("hello"))
+		}},
+		{desc: "no body", want: 0, req: func() *http.Request {
+			return httptest.NewRequest("GET", "/", nil)
+		}},
+		{desc: "unknown length (chunked) is counted as read", want: 11, req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("hello world")))
+			r.ContentLength = -1
+			return r
+		}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			rw := Acquire(httptest.NewRecorder(), time.Now())
+			defer Release(rw)
+			r := tc.req()
+			rw.Record.CountBody(r)
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				t.Fatal(err)
+			}
+			if got := rw.Record.RequestSize(r); got != tc.want {
+				t.Errorf("RequestSize = %d, want %d", got, tc.want)
 			}
 		})
 	}

@@ -57,7 +57,7 @@ func (o *routerObserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *routerObserver) done(rec *reqinfo.Record, r *http.Request) {
-	o.m.Observe(r.Method, rec.Protocol, rec.Status, rec.EndTime().Sub(rec.Start), r.ContentLength, rec.Size)
+	o.m.Observe(r.Method, rec.Protocol, rec.Status, rec.EndTime().Sub(rec.Start), rec.RequestSize(r), rec.Size)
 	// Retries are counted here, once per request, because a retry
 	// middleware sits in the router's chain and calls the service again
 	// for every attempt.
@@ -88,7 +88,7 @@ func (o *serviceObserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *serviceObserver) done(rec *reqinfo.Record, r *http.Request) {
-	o.m.Observe(r.Method, rec.Protocol, rec.Status, rec.EndTime().Sub(rec.Start), r.ContentLength, rec.Size)
+	o.m.Observe(r.Method, rec.Protocol, rec.Status, rec.EndTime().Sub(rec.Start), rec.RequestSize(r), rec.Size)
 }
 
 // serverObserver counts a server's requests in flight and records which

@@ -80,6 +80,7 @@ func (o *epObserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if o.o.RequestID {
 		rec.RequestID = reqinfo.RequestID(r)
 	}
+	rec.CountBody(r)
 	// finish runs even when the handler aborts with a panic (the proxy
 	// aborts a response cut by the upstream), so that such requests are
 	// counted and logged too.
@@ -90,7 +91,7 @@ func (o *epObserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (o *epObserver) finish(rw *reqinfo.Writer, r *http.Request) {
 	rec := &rw.Record
 	if o.m != nil && (!rec.Internal || o.o.MetricsInternals) {
-		o.m.Observe(r.Method, rec.Protocol, rec.Status, rec.EndTime().Sub(rec.Start), r.ContentLength, rec.Size)
+		o.m.Observe(r.Method, rec.Protocol, rec.Status, rec.EndTime().Sub(rec.Start), rec.RequestSize(r), rec.Size)
 	}
 	if o.o.AccessLog != nil && (!rec.Internal || o.o.AccessLogInternals) {
 		o.o.AccessLog.Log(r, rec, rw.ResponseWriter.Header())

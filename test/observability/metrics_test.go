@@ -5,6 +5,7 @@ package observability
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -55,15 +56,21 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 			if code != 200 {
 				t.Fatalf("POST: %d", code)
 			}
+			// A reader of unknown length makes the client send a chunked
+			// body; its 50 bytes must be counted all the same.
+			chunked := io.MultiReader(strings.NewReader(strings.Repeat("y", 50)))
+			if code, _, _ := postBody(t, b.web+"/", "app.localhost", chunked); code != 200 {
+				t.Fatalf("chunked POST: %d", code)
+			}
 			text := b.metricsText()
 			ns := tc.ns
 			want := map[string]float64{
 				ns + `_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"}`:                   5,
 				ns + `_entrypoint_requests_total{code="404",entrypoint="web",method="GET",protocol="http"}`:                   3,
 				ns + `_entrypoint_requests_total{code="502",entrypoint="web",method="GET",protocol="http"}`:                   2,
-				ns + `_entrypoint_requests_total{code="200",entrypoint="web",method="POST",protocol="http"}`:                  1,
+				ns + `_entrypoint_requests_total{code="200",entrypoint="web",method="POST",protocol="http"}`:                  2,
 				ns + `_entrypoint_request_duration_seconds_count{code="200",entrypoint="web",method="GET",protocol="http"}`:   5,
-				ns + `_entrypoint_requests_bytes_total{code="200",entrypoint="web",method="POST",protocol="http"}`:            100,
+				ns + `_entrypoint_requests_bytes_total{code="200",entrypoint="web",method="POST",protocol="http"}`:            150,
 				ns + `_entrypoint_responses_bytes_total{code="200",entrypoint="web",method="GET",protocol="http"}`:            10,
 				ns + `_router_requests_total{code="200",method="GET",protocol="http",router="app@file",service="app@file"}`:   5,
 				ns + `_router_requests_total{code="502",method="GET",protocol="http",router="gone@file",service="gone@file"}`: 2,
