@@ -1,6 +1,7 @@
 package dynamic
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -8,6 +9,16 @@ import (
 	"github.com/berthproxy/berth/pkg/decode"
 	"github.com/berthproxy/berth/pkg/middleware"
 )
+
+// traefikOnly are Traefik's HTTP middleware types (lower-cased) that berth
+// does not implement.
+var traefikOnly = map[string]bool{
+	"addprefix": true, "buffering": true, "circuitbreaker": true, "compress": true,
+	"contenttype": true, "digestauth": true, "errors": true, "forwardauth": true,
+	"grpcweb": true, "inflightreq": true, "ipallowlist": true, "ipwhitelist": true,
+	"passtlsclientcert": true, "plugin": true, "ratelimit": true, "redirectregex": true,
+	"replacepath": true, "replacepathregex": true, "stripprefixregex": true,
+}
 
 // decodeMiddleware is the decode hook for config.Middleware. The node under
 // a middleware's name has exactly one key, its type ("stripPrefix"); the
@@ -31,7 +42,12 @@ func decodeMiddleware(d *decode.Decoder, n *decode.Node, path string, v reflect.
 	if !ok {
 		e := decode.Errorf(c, path+"."+c.Name, "unknown middleware type %q", c.Name)
 		e.Key = c.Name
-		if s := decode.Suggest(c.Name, middleware.Types()); s != "" {
+		if traefikOnly[strings.ToLower(c.Name)] {
+			// A Traefik user swapping the image deserves to know that the
+			// name is right and the feature is missing, not a typo hunt.
+			e.Msg = fmt.Sprintf("middleware type %q is a Traefik middleware that berth does not support yet (berth has: %s)",
+				c.Name, strings.Join(middleware.Types(), ", "))
+		} else if s := decode.Suggest(c.Name, middleware.Types()); s != "" {
 			e.Msg += "; did you mean " + `"` + s + `"?`
 			e.Suggestion = path + "." + s
 		}

@@ -259,6 +259,9 @@ func (b *builder) chain(names []string, provider string, next http.Handler, stac
 		}
 		m, ok := b.cfg.HTTP.Middlewares[qn]
 		if !ok {
+			if msg, bad := b.undecoded("middleware", qn); bad {
+				return nil, fmt.Errorf("middleware %q is disabled: %s", qn, msg)
+			}
 			return nil, fmt.Errorf("middleware %q does not exist%s", qn, suggest(qn, sortedKeys(b.cfg.HTTP.Middlewares)))
 		}
 		info := b.t.Middlewares[qn]
@@ -301,6 +304,19 @@ func (b *builder) chain(names []string, provider string, next http.Handler, stac
 	return h, nil
 }
 
+// undecoded reports whether the provider dropped the named object because
+// it could not be decoded (an unknown middleware type, a bad value), and
+// why. A reference to such an object then says that it is disabled and
+// why, instead of claiming that it does not exist.
+func (b *builder) undecoded(kind, name string) (string, bool) {
+	for _, is := range b.t.Issues {
+		if is.Fatal && is.Kind == kind && is.Object == name {
+			return is.Msg, true
+		}
+	}
+	return "", false
+}
+
 // serviceHandler returns the handler of a service, building it on first use.
 func (b *builder) serviceHandler(name string) (http.Handler, error) {
 	if strings.HasSuffix(name, InternalSuffix) {
@@ -314,6 +330,9 @@ func (b *builder) serviceHandler(name string) (http.Handler, error) {
 	}
 	if err, ok := b.svcErr[name]; ok {
 		return nil, fmt.Errorf("service %q is disabled: %v", name, err)
+	}
+	if msg, bad := b.undecoded("service", name); bad {
+		return nil, fmt.Errorf("service %q is disabled: %s", name, msg)
 	}
 	return nil, fmt.Errorf("service %q does not exist%s", name, suggest(name, sortedKeys(b.cfg.HTTP.Services)))
 }

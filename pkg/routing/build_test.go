@@ -159,6 +159,7 @@ func TestBuildDisablesOnlyBrokenObjects(t *testing.T) {
 		desc    string
 		router  *config.Router
 		extra   func(*config.HTTP)
+		issues  []config.Issue // from the provider's decoding
 		wantMsg string
 	}{
 		{desc: "bad rule", router: &config.Router{Rule: "Host(`x`", Service: "a"}, wantMsg: "rule: unexpected end of rule"},
@@ -166,6 +167,12 @@ func TestBuildDisablesOnlyBrokenObjects(t *testing.T) {
 		{desc: "missing service with suggestion", router: &config.Router{Rule: "Host(`x`)", Service: "aa"}, wantMsg: `service "aa@file" does not exist; did you mean "a@file"?`},
 		{desc: "unknown entrypoint only", router: &config.Router{Rule: "Host(`x`)", Service: "a", EntryPoints: []string{"websecure"}}, wantMsg: "router is on no existing entrypoint"},
 		{desc: "missing middleware", router: &config.Router{Rule: "Host(`x`)", Service: "a", Middlewares: []string{"nope"}}, wantMsg: `middleware "nope@file" does not exist`},
+		{desc: "middleware dropped by the decoder", router: &config.Router{Rule: "Host(`x`)", Service: "a", Middlewares: []string{"gz"}},
+			issues:  []config.Issue{{Kind: "middleware", Object: "gz@file", Msg: `middleware type "compress" is a Traefik middleware that berth does not support yet`, Fatal: true}},
+			wantMsg: `middleware "gz@file" is disabled: middleware type "compress" is a Traefik middleware`},
+		{desc: "service dropped by the decoder", router: &config.Router{Rule: "Host(`x`)", Service: "svc"},
+			issues:  []config.Issue{{Kind: "service", Object: "svc@file", Msg: `"loadBalancer.servers[0].weight": want a number`, Fatal: true}},
+			wantMsg: `service "svc@file" is disabled: "loadBalancer.servers[0].weight": want a number`},
 		{desc: "chain cycle", router: &config.Router{Rule: "Host(`x`)", Service: "a", Middlewares: []string{"c1"}},
 			extra: func(h *config.HTTP) {
 				h.Middlewares["c1@file"] = chainOf("c2")
@@ -193,7 +200,7 @@ func TestBuildDisablesOnlyBrokenObjects(t *testing.T) {
 			if tc.extra != nil {
 				tc.extra(h)
 			}
-			tb := Build(&config.Dynamic{HTTP: h}, nil, 1, testDeps(t))
+			tb := Build(&config.Dynamic{HTTP: h}, tc.issues, 1, testDeps(t))
 			if code, body, _ := serve(t, tb, "web", "good.test", "/"); code != 200 || body != "a" {
 				t.Fatalf("good router: got %d %q", code, body)
 			}
