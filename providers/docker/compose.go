@@ -2,6 +2,7 @@ package docker
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,7 +29,27 @@ type composeService struct {
 // `berth check --compose`. Containers are named as compose names them
 // ("<project>-<service>-1"); addresses are placeholders, since nothing
 // runs. Services without any berth or Traefik label are skipped.
+//
+// Labels are interpolated as docker-compose does (see interpolate.go),
+// with variables from the environment and, below it, from the .env file
+// next to the compose file.
 func LintCompose(filename string, data []byte, opts config.DockerProvider) (config.Snapshot, error) {
+	dotEnv, err := readDotEnv(filepath.Join(filepath.Dir(filename), ".env"))
+	if err != nil {
+		return config.Snapshot{}, err
+	}
+	lookup := func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		v, ok := dotEnv[name]
+		return v, ok
+	}
+	return lintCompose(filename, data, opts, lookup)
+}
+
+// lintCompose is LintCompose with the variables given by lookup.
+func lintCompose(filename string, data []byte, opts config.DockerProvider, lookup func(string) (string, bool)) (config.Snapshot, error) {
 	var f composeFile
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		return config.Snapshot{}, fmt.Errorf("%s: %v", filename, err)
@@ -52,7 +73,8 @@ func LintCompose(filename string, data []byte, opts config.DockerProvider) (conf
 	var issues []config.Issue
 	for _, n := range names {
 		svc := f.Services[n]
-		labels, err := composeLabels(&svc.Labels)
+		labels, more, err := composeLabels(filename, n, &svc.Labels, lookup)
+		issues = append(issues, more...)
 		if err != nil {
 			issues = append(issues, config.Issue{Source: fmt.Sprintf("%s:%d:%d", filename, svc.Labels.Line, svc.Labels.Column),
 				Provider: ProviderName, Kind: "label", Msg: fmt.Sprintf("service %q: %v", n, err), Fatal: true})
@@ -74,28 +96,56 @@ func LintCompose(filename string, data []byte, opts config.DockerProvider) (conf
 }
 
 // composeLabels reads `labels:` written as a list of "key=value" or as a
-// map.
-func composeLabels(n *yaml.Node) (map[string]string, error) {
+// map, interpolated as compose does. A label that cannot be interpolated is
+// left out with a fatal issue; one that uses a variable that is not set is
+// kept, as compose keeps it, with a warning.
+func composeLabels(filename, service string, n *yaml.Node, lookup func(string) (string, bool)) (map[string]string, []config.Issue, error) {
 	out := map[string]string{}
+	var issues []config.Issue
+	expand := func(at *yaml.Node, s string) (string, bool) {
+		src := fmt.Sprintf("%s:%d:%d", filename, at.Line, at.Column)
+		res, err := interpolate(s, lookup)
+		if err != nil {
+			issues = append(issues, config.Issue{Source: src, Provider: ProviderName, Kind: "label",
+				Msg: fmt.Sprintf("service %q: %v", service, err), Fatal: true})
+			return "", false
+		}
+		if len(res.unset) > 0 {
+			vars := make([]string, len(res.unset))
+			for i, name := range res.unset {
+				vars[i] = `"$` + name + `"`
+			}
+			issues = append(issues, config.Issue{Source: src, Provider: ProviderName, Kind: "label",
+				Msg: fmt.Sprintf("service %q: %s: no such variable is set, so docker-compose replaces it with \"\"; "+
+					"write \"$$\" for a literal \"$\" (as in a password hash)", service, strings.Join(vars, ", "))})
+		}
+		return res.value, true
+	}
 	switch n.Kind {
 	case 0:
-		return out, nil
+		return out, nil, nil
 	case yaml.SequenceNode:
 		for _, it := range n.Content {
 			if it.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: want a label \"key=value\"", it.Line)
+				return nil, issues, fmt.Errorf("line %d: want a label \"key=value\"", it.Line)
 			}
-			k, v, _ := strings.Cut(it.Value, "=")
-			out[k] = v
+			if v, ok := expand(it, it.Value); ok {
+				k, v, _ := strings.Cut(v, "=")
+				out[k] = v
+			}
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			out[n.Content[i].Value] = n.Content[i+1].Value
+			k, okk := expand(n.Content[i], n.Content[i].Value)
+			v, okv := expand(n.Content[i+1], n.Content[i+1].Value)
+			if okk && okv {
+				out[k] = v
+			}
 		}
 	default:
-		return nil, fmt.Errorf("labels must be a list of \"key=value\" or a map")
+		return nil, nil, fmt.Errorf("labels must be a list of \"key=value\" or a map")
 	}
-	return out, nil
+	return out, issues, nil
 }
 
 func hasProviderLabel(labels map[string]string) bool {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/berthproxy/berth/test/testutil"
 )
 
@@ -107,6 +109,94 @@ func TestCheckCompose(t *testing.T) {
 	}
 	if want := `label "traefik.http.services.web.server.port"`; !strings.Contains(string(out), want) || !strings.Contains(string(out), `did you mean "loadbalancer.server.port"?`) {
 		t.Errorf("output lacks %s:\n%s", want, out)
+	}
+}
+
+// TestCheckComposeInterpolatesAsDockerCompose: `berth check --compose`
+// sees labels as docker-compose will pass them to Docker ("$$" is "$",
+// variables come from the environment and .env). The real docker-compose
+// resolves the same file, and berth's verdict must match what it produces:
+// a valid apr1 hash when escaped, a mangled one ("test:/") when not.
+func TestCheckComposeInterpolatesAsDockerCompose(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc  string
+		users string // as written in the compose file
+		// wantResolved is the value `docker-compose config` prints; it
+		// escapes "$" again as "$$".
+		wantResolved string
+		wantExit     int
+		wantOut      []string
+	}{
+		{desc: "escaped hash", users: "test:$$apr1$$H6uskkkW$$IgXLP6ewTrSuBkTrqE8wj/",
+			wantResolved: "test:$$apr1$$H6uskkkW$$IgXLP6ewTrSuBkTrqE8wj/", wantOut: []string{"configuration OK"}},
+		{desc: "single dollars", users: "test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+			wantResolved: "test:/", wantExit: 1, wantOut: []string{
+				`"$apr1", "$H6uskkkW", "$IgXLP6ewTrSuBkTrqE8wj": no such variable is set`,
+				`basicAuth" = "test:/"`,
+			}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			dir := t.TempDir()
+			compose := strings.Join([]string{
+				`version: "3"`,
+				`services:`,
+				`  web:`,
+				`    image: berth-test-none`,
+				`    labels:`,
+				"      - traefik.http.routers.web.rule=Host(`${APP_HOST}`)",
+				`      - traefik.http.routers.web.middlewares=auth`,
+				`      - traefik.http.middlewares.auth.basicauth.users=` + tc.users,
+				`      - traefik.http.services.web.loadbalancer.server.port=${APP_PORT:-80}`,
+				``,
+			}, "\n")
+			for name, content := range map[string]string{"docker-compose.yml": compose, ".env": "APP_HOST=app.example.com\n"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			cmd := exec.CommandContext(cmdCtx(t, time.Minute), "docker-compose", "config")
+			cmd.Dir = dir
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("docker-compose config: %v", err)
+			}
+			var resolved struct {
+				Services map[string]struct {
+					Labels map[string]string `yaml:"labels"`
+				} `yaml:"services"`
+			}
+			if err := yaml.Unmarshal(out, &resolved); err != nil {
+				t.Fatalf("docker-compose config output: %v\n%s", err, out)
+			}
+			labels := resolved.Services["web"].Labels
+			if got := labels["traefik.http.middlewares.auth.basicauth.users"]; got != tc.wantResolved {
+				t.Fatalf("docker-compose resolved users to %q, want %q\n%s", got, tc.wantResolved, out)
+			}
+			if got := labels["traefik.http.routers.web.rule"]; got != "Host(`app.example.com`)" {
+				t.Fatalf("docker-compose resolved the rule to %q", got)
+			}
+
+			got, err := exec.Command(berthBin, "check", "--compose", filepath.Join(dir, "docker-compose.yml")).CombinedOutput()
+			exit := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				exit = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if exit != tc.wantExit {
+				t.Errorf("berth check exit %d, want %d", exit, tc.wantExit)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(string(got), w) {
+					t.Errorf("berth check output lacks %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("berth check output:\n%s", got)
+			}
+		})
 	}
 }
 
