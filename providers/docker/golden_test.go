@@ -2,23 +2,16 @@ package docker
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/berthproxy/berth/pkg/config"
+	"github.com/berthproxy/berth/test/golden"
 
 	_ "github.com/berthproxy/berth/middlewares" // registers every middleware
 )
-
-var update = flag.Bool("update", false, "rewrite the expected output of testdata/labels/*.txt")
-
-// separator divides a golden file's input from its expected output.
-const separator = "----------"
 
 // TestLabelsGolden decodes the containers described by each
 // testdata/labels/*.txt and compares the provider's snapshot (as JSON) and
@@ -38,35 +31,13 @@ const separator = "----------"
 // Lines "# option: key=value" before the first container set provider
 // options: exposedByDefault, network, defaultRule, constraints.
 func TestLabelsGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/labels/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			input, want, ok := strings.Cut(string(raw), "\n"+separator+"\n")
-			if !ok && !*update {
-				t.Fatalf("no %q line", separator)
-			}
-			got, err := runGolden(input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *update {
-				if err := os.WriteFile(file, []byte(strings.TrimRight(input, "\n")+"\n"+separator+"\n"+got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != want {
-				t.Errorf("output differs (run go test -update to accept)\n--- got:\n%s\n--- want:\n%s", got, want)
-			}
-		})
-	}
+	golden.Run(t, "testdata/labels/*.txt", func(t *testing.T, input string) string {
+		got, err := runGolden(input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	})
 }
 
 // runGolden decodes a golden input and renders the result.
