@@ -16,6 +16,17 @@ func issueFor(e *decode.Error) config.Issue {
 	if e.Key == "" {
 		return is
 	}
+	if note, ok := traefikOnly[strings.ToLower(e.Path)]; ok {
+		// The key is right for Traefik; a did-you-mean would mislead.
+		is.Msg = "berth does not support this Traefik option"
+		if note != "" {
+			is.Msg += " (" + note + ")"
+		}
+		if strings.HasPrefix(e.Pos, "env ") {
+			is.Key, is.Fatal, is.Msg = "", false, is.Msg+" (ignored)"
+		}
+		return is
+	}
 	switch {
 	case strings.HasPrefix(e.Pos, "flag "):
 		is.Key = ""
@@ -45,6 +56,42 @@ func issueFor(e *decode.Error) config.Issue {
 	}
 	return is
 }
+
+// traefikOnly maps the lower-cased paths of Traefik's static options that
+// berth lacks to a note on what berth offers instead (or nothing).
+var traefikOnly = map[string]string{
+	"experimental":                "plugins and other experimental features",
+	"tracing":                     "",
+	"hub":                         "Traefik Hub",
+	"pilot":                       "",
+	"spiffe":                      "",
+	"ocsp":                        "",
+	"core":                        "the v2 rule syntax switch; berth speaks the v3 syntax",
+	"tcpserverstransport":         "berth routes HTTP only",
+	"providers.kubernetescrd":     providersNote,
+	"providers.kubernetesingress": providersNote,
+	"providers.kubernetesgateway": providersNote,
+	"providers.swarm":             providersNote,
+	"providers.consulcatalog":     providersNote,
+	"providers.consul":            providersNote,
+	"providers.ecs":               providersNote,
+	"providers.nomad":             providersNote,
+	"providers.etcd":              providersNote,
+	"providers.redis":             providersNote,
+	"providers.zookeeper":         providersNote,
+	"providers.http":              providersNote,
+	"providers.rest":              providersNote,
+	"providers.plugin":            providersNote,
+	"metrics.datadog":             metricsNote,
+	"metrics.influxdb2":           metricsNote,
+	"metrics.statsd":              metricsNote,
+	"metrics.otlp":                metricsNote,
+}
+
+const (
+	providersNote = "berth's providers are docker and file"
+	metricsNote   = "berth exports Prometheus metrics"
+)
 
 // envName spells a key path as an environment variable name:
 // "entryPoints.web.http.tls.domains[0].main" is

@@ -154,6 +154,18 @@ func TestLoad(t *testing.T) {
 			issues: []string{`flag --entrypoints.web.adress: unknown flag "--entrypoints.web.adress"; did you mean "--entryPoints.web.address"?`, `flag --entrypoint.websecure.address: unknown flag "--entrypoint.websecure.address"; did you mean "--entryPoints.websecure.address"?`, `flag --pign: unknown flag "--pign"; did you mean "--ping"?`, `~"entryPoints.web.address": an entrypoint needs an address`},
 		},
 		{
+			desc:  "Traefik options berth lacks are named as such, not as typos",
+			args:  []string{"--configFile={dir}/traefik.yml", "--entrypoints.web.address=:80", "--providers.kubernetescrd=true", "--tracing.otlp=true"},
+			env:   []string{"TRAEFIK_EXPERIMENTAL_PLUGINS_X_VERSION=v1"},
+			files: map[string]string{"traefik.yml": "metrics:\n  datadog: {}\n"},
+			issues: []string{
+				`{dir}/traefik.yml:2:3: "metrics.datadog": berth does not support this Traefik option (berth exports Prometheus metrics)`,
+				`env TRAEFIK_EXPERIMENTAL_PLUGINS_X_VERSION: berth does not support this Traefik option (plugins and other experimental features) (ignored)`,
+				`flag --providers.kubernetescrd: "providers.kubernetescrd": berth does not support this Traefik option (berth's providers are docker and file)`,
+				`flag --tracing.otlp: "tracing": berth does not support this Traefik option`,
+			},
+		},
+		{
 			desc:   "file provider needs exactly one of filename and directory",
 			args:   []string{"--providers.file.filename=a.yml", "--providers.file.directory=/etc/berth"},
 			issues: []string{`flag --providers.file.directory: "providers.file.directory" = "/etc/berth": set providers.file.filename or providers.file.directory, not both`},
