@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -82,6 +83,8 @@ func setupObservability(static *config.Static, lg *logs.Logger, srv *server.Serv
 			Metrics:         o.metrics,
 			Level:           &lg.Level,
 			Dashboard:       a.Dashboard,
+			BasePath:        a.BasePath,
+			Debug:           a.Debug,
 			Version:         version,
 			Logger:          lg.Named("api"),
 		})
@@ -93,16 +96,21 @@ func setupObservability(static *config.Static, lg *logs.Logger, srv *server.Serv
 		// the internal entrypoint; otherwise a user router must name
 		// api@internal (behind authentication).
 		if a.Insecure {
+			base := strings.TrimSuffix(a.BasePath, "/")
+			rule := "PathPrefix(`" + base + "/api`)"
+			if a.Debug {
+				rule += " || PathPrefix(`" + base + "/debug`)"
+			}
 			internal.HTTP.Routers["api"] = &config.Router{
 				EntryPoints: []string{config.InternalEntryPoint},
-				Rule:        "PathPrefix(`/api`)",
+				Rule:        rule,
 				Service:     "api@internal",
 				Priority:    routing.MaxPriority,
 			}
 			if a.Dashboard {
 				internal.HTTP.Routers["dashboard"] = &config.Router{
 					EntryPoints: []string{config.InternalEntryPoint},
-					Rule:        "PathPrefix(`/`)",
+					Rule:        "PathPrefix(`" + base + "/`)",
 					Service:     "dashboard@internal",
 					Priority:    routing.MaxPriority - 1,
 				}

@@ -17,9 +17,11 @@ package api
 import (
 	"embed"
 	"encoding/json"
+	"expvar"
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +51,13 @@ type Options struct {
 	Level *zap.AtomicLevel
 	// Dashboard serves the dashboard under /dashboard/.
 	Dashboard bool
+	// BasePath, such as "/traefik", is where the API and dashboard live
+	// (Traefik's api.basePath): /traefik/api/..., /traefik/dashboard/.
+	// "" or "/" is the root.
+	BasePath string
+	// Debug serves Go's profiling and runtime variables under /debug/
+	// (/debug/pprof/, /debug/vars), as Traefik's api.debug does.
+	Debug bool
 	// Version is berth's version.
 	Version string
 	// Logger records level changes.
@@ -72,9 +81,10 @@ func (a *API) issues(t *routing.Table) []config.Issue {
 
 // API is the API handler.
 type API struct {
-	o     Options
-	start time.Time
-	mux   *http.ServeMux
+	o       Options
+	start   time.Time
+	mux     *http.ServeMux
+	handler http.Handler // mux, under the base path
 }
 
 // New returns the API. It serves /api/... and, with o.Dashboard,
@@ -85,6 +95,11 @@ func New(o Options) *API {
 	}
 	a := &API{o: o, start: time.Now(), mux: http.NewServeMux()}
 	m := a.mux
+	base := strings.TrimSuffix(o.BasePath, "/")
+	a.handler = m
+	if base != "" {
+		a.handler = http.StripPrefix(base, m)
+	}
 	m.HandleFunc("GET /api/version", a.version)
 	m.HandleFunc("GET /api/overview", a.overview)
 	m.HandleFunc("GET /api/entrypoints", a.entryPoints)
@@ -106,18 +121,25 @@ func New(o Options) *API {
 		sub, _ := fs.Sub(dashboardFS, "dashboard")
 		files := http.StripPrefix("/dashboard/", http.FileServer(http.FS(sub)))
 		m.Handle("GET /dashboard/", noCache(files))
-		m.HandleFunc("GET /dashboard", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/dashboard/", http.StatusFound)
-		})
-		m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/dashboard/", http.StatusFound)
-		})
+		toDashboard := func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, base+"/dashboard/", http.StatusFound)
+		}
+		m.HandleFunc("GET /dashboard", toDashboard)
+		m.HandleFunc("GET /{$}", toDashboard)
+	}
+	if o.Debug {
+		m.HandleFunc("GET /debug/pprof/", pprof.Index)
+		m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		m.Handle("GET /debug/vars", expvar.Handler())
 	}
 	return a
 }
 
 // ServeHTTP serves the API and the dashboard.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 // noCache makes browsers revalidate the dashboard files, so that a berth
 // upgrade is never shown with a stale script.

@@ -42,6 +42,11 @@ func (l *loader) validate() {
 			l.fatal("providers.file.directory", f.Directory, "set providers.file.filename or providers.file.directory, not both")
 		}
 	}
+	if c.API != nil && c.API.BasePath != "" {
+		if b := c.API.BasePath; !strings.HasPrefix(b, "/") || strings.ContainsAny(b, "?#`\"") || strings.Contains(b, "//") {
+			l.fatal("api.basePath", b, "want a URL path such as \"/traefik\"")
+		}
+	}
 	if c.Ping != nil && !c.Ping.ManualRouting {
 		l.entryPointRef("ping.entryPoint", c.Ping.EntryPoint)
 	}

@@ -144,3 +144,43 @@ func TestAPIOffByDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIBasePathAndDebug: with api.basePath the API and dashboard move
+// under it (and nothing is left at the root), and api.debug adds Go's
+// profiling endpoints, as in Traefik.
+func TestAPIBasePathAndDebug(t *testing.T) {
+	b := startBerth(t, appConfig(okBackend(t), ""), "--api.insecure=true", "--api.basePath=/traefik", "--api.debug=true")
+	for _, tc := range []struct {
+		desc, path string
+		code       int
+		location   string // for redirects
+		contains   string // in the body
+	}{
+		{desc: "API under the base path", path: "/traefik/api/http/routers", code: 200, contains: `"app@file"`},
+		{desc: "dashboard under the base path", path: "/traefik/dashboard/", code: 200, contains: "<html"},
+		{desc: "dashboard script under the base path", path: "/traefik/dashboard/app.js", code: 200, contains: `fetch("../api/"`},
+		{desc: "base path redirects to its dashboard", path: "/traefik/", code: 302, location: "/traefik/dashboard/"},
+		{desc: "dashboard without slash redirects", path: "/traefik/dashboard", code: 302, location: "/traefik/dashboard/"},
+		{desc: "nothing at the root API path", path: "/api/http/routers", code: 404},
+		{desc: "pprof index", path: "/traefik/debug/pprof/", code: 200, contains: "goroutine"},
+		{desc: "expvar", path: "/traefik/debug/vars", code: 200, contains: `"memstats"`},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, hdr, body := get(t, "GET", b.admin+tc.path, "", nil)
+			if code != tc.code {
+				t.Fatalf("GET %s: %d, want %d\n%.300s", tc.path, code, tc.code, body)
+			}
+			if tc.location != "" && hdr.Get("Location") != tc.location {
+				t.Errorf("Location %q, want %q", hdr.Get("Location"), tc.location)
+			}
+			if !strings.Contains(body, tc.contains) {
+				t.Errorf("body lacks %q:\n%.300s", tc.contains, body)
+			}
+		})
+	}
+	// Without api.debug there is no /debug.
+	b2 := startBerth(t, appConfig(okBackend(t), ""), "--api.insecure=true")
+	if code, _, _ := get(t, "GET", b2.admin+"/debug/pprof/", "", nil); code != 404 {
+		t.Errorf("GET /debug/pprof/ without api.debug: %d, want 404", code)
+	}
+}
