@@ -16,7 +16,7 @@ func issueFor(e *decode.Error) config.Issue {
 	if e.Key == "" {
 		return is
 	}
-	if note, ok := traefikOnly[strings.ToLower(e.Path)]; ok {
+	if note, ok := traefikOnly[genericPath(e.Path)]; ok {
 		// The key is right for Traefik; a did-you-mean would mislead.
 		is.Msg = "berth does not support this Traefik option"
 		if note != "" {
@@ -86,12 +86,32 @@ var traefikOnly = map[string]string{
 	"metrics.influxdb2":           metricsNote,
 	"metrics.statsd":              metricsNote,
 	"metrics.otlp":                metricsNote,
+	// Entrypoint options; genericPath spells any entrypoint's name "*".
+	"entrypoints.*.http3":                      "HTTP/3 over QUIC",
+	"entrypoints.*.proxyprotocol":              "",
+	"entrypoints.*.udp":                        "berth routes HTTP only",
+	"entrypoints.*.allowacmebypass":            "",
+	"entrypoints.*.observability":              "",
+	"entrypoints.*.reuseport":                  "",
+	"entrypoints.*.http.encodequerysemicolons": "",
 }
 
 const (
 	providersNote = "berth's providers are docker and file"
 	metricsNote   = "berth exports Prometheus metrics"
 )
+
+// genericPath lower-cases a key path and replaces an entrypoint's name
+// with "*": "entryPoints.web.http3" is "entrypoints.*.http3".
+func genericPath(path string) string {
+	p := strings.ToLower(path)
+	if rest, ok := strings.CutPrefix(p, "entrypoints."); ok {
+		if _, after, ok := strings.Cut(rest, "."); ok {
+			return "entrypoints.*." + after
+		}
+	}
+	return p
+}
 
 // envName spells a key path as an environment variable name:
 // "entryPoints.web.http.tls.domains[0].main" is
