@@ -46,6 +46,7 @@ func (e *EntryPoint) SetDefaults() {
 	e.Transport.SetDefaults()
 	e.ForwardedHeaders = &ForwardedHeaders{}
 	e.HTTP = &EntryPointHTTP{}
+	e.HTTP.SetDefaults()
 	e.HTTP2 = &EntryPointHTTP2{MaxConcurrentStreams: 250}
 }
 
@@ -100,7 +101,15 @@ type EntryPointHTTP struct {
 	Middlewares    []string      `json:"middlewares,omitempty"`
 	TLS            *RouterTLS    `json:"tls,omitempty"`
 	MaxHeaderBytes int           `json:"maxHeaderBytes,omitempty"`
+	// SanitizePath removes "." and ".." segments and repeated slashes from
+	// request paths before routing, as Traefik does (default true), so that
+	// "/public/../admin" cannot reach the admin backend through the public
+	// router.
+	SanitizePath bool `json:"sanitizePath,omitempty"`
 }
+
+// SetDefaults fills the defaults Traefik documents.
+func (h *EntryPointHTTP) SetDefaults() { h.SanitizePath = true }
 
 // Redirections redirects every request of an entrypoint to another.
 type Redirections struct {

@@ -54,6 +54,8 @@ type EntryPoint struct {
 	h2ln     *connListener
 	fwd      *forwarded
 	redirect *redirect
+	// sanitizePath cleans request paths before routing (sanitize.go).
+	sanitizePath bool
 	handler  http.Handler
 	logger   *zap.Logger
 	obs      *epObserver // nil unless Observe was called (observe.go)
@@ -93,6 +95,7 @@ func (s *Server) newEntryPoint(name string, cfg *config.EntryPoint, all map[stri
 		return nil, fmt.Errorf("entrypoint %q: %v", name, err)
 	}
 	ep.fwd = fwd
+	ep.sanitizePath = cfg.HTTP == nil || cfg.HTTP.SanitizePath
 	if cfg.HTTP != nil && cfg.HTTP.Redirections != nil && cfg.HTTP.Redirections.EntryPoint != nil {
 		rd, err := newRedirect(cfg.HTTP.Redirections.EntryPoint, all)
 		if err != nil {
@@ -270,6 +273,9 @@ func (ep *EntryPoint) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if up := r.Header[hUpg]; len(up) > 0 && strings.EqualFold(strings.TrimSpace(up[0]), "h2c") {
 		delete(r.Header, hUpg)
 		delete(r.Header, "Http2-Settings")
+	}
+	if ep.sanitizePath {
+		sanitizeURL(r.URL)
 	}
 	if ep.serveACMEChallenge(w, r) {
 		return
