@@ -56,9 +56,9 @@ type EntryPoint struct {
 	redirect *redirect
 	// sanitizePath cleans request paths before routing (sanitize.go).
 	sanitizePath bool
-	handler  http.Handler
-	logger   *zap.Logger
-	obs      *epObserver // nil unless Observe was called (observe.go)
+	handler      http.Handler
+	logger       *zap.Logger
+	obs          *epObserver // nil unless Observe was called (observe.go)
 }
 
 // New binds every entrypoint of the static configuration, so that a port
