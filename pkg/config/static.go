@@ -38,6 +38,15 @@ type EntryPoint struct {
 	ForwardedHeaders *ForwardedHeaders    `json:"forwardedHeaders,omitempty"`
 	HTTP             *EntryPointHTTP      `json:"http,omitempty"`
 	HTTP2            *EntryPointHTTP2     `json:"http2,omitempty"`
+	ProxyProtocol    *ProxyProtocol       `json:"proxyProtocol,omitempty"`
+}
+
+// ProxyProtocol accepts the PROXY protocol (v1 and v2) from the load
+// balancers in TrustedIPs, or from anyone with Insecure, so that the
+// client's address survives a TCP load balancer in front of berth.
+type ProxyProtocol struct {
+	Insecure   bool     `json:"insecure,omitempty"`
+	TrustedIPs []string `json:"trustedIPs,omitempty"`
 }
 
 // SetDefaults fills the defaults Traefik documents.

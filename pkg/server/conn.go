@@ -24,7 +24,11 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 // CloseWrite half-closes the underlying TCP connection, so that a
 // hijacked WebSocket can signal the end of one direction.
 func (c *peekedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+	conn := c.Conn
+	if pc, ok := conn.(interface{ Raw() net.Conn }); ok {
+		conn = pc.Raw() // under a PROXY protocol wrapper
+	}
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil

@@ -108,12 +108,21 @@ func (s *Server) newEntryPoint(name string, cfg *config.EntryPoint, all map[stri
 	if err != nil {
 		return nil, fmt.Errorf("entrypoint %q: listen on %q: %v", name, cfg.Address, err)
 	}
-	ep.ln = ln
-
 	var rt config.RespondingTimeouts
 	if cfg.Transport != nil && cfg.Transport.RespondingTimeouts != nil {
 		rt = *cfg.Transport.RespondingTimeouts
 	}
+	if pp := cfg.ProxyProtocol; pp != nil {
+		hdrTimeout := rt.ReadHeaderTimeout.D()
+		if hdrTimeout == 0 {
+			hdrTimeout = rt.ReadTimeout.D()
+		}
+		if ln, err = proxyProtocolListener(ln, pp, hdrTimeout); err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("entrypoint %q: proxyProtocol: %v", name, err)
+		}
+	}
+	ep.ln = ln
 	maxHeader := 0
 	if cfg.HTTP != nil {
 		maxHeader = cfg.HTTP.MaxHeaderBytes
@@ -218,7 +227,11 @@ func (ep *EntryPoint) acceptLoop() {
 func (ep *EntryPoint) serveConn(c net.Conn) {
 	ep.countConn(1)
 	defer ep.countConn(-1)
-	if tc, ok := c.(*net.TCPConn); ok {
+	raw := c
+	if pc, ok := c.(interface{ Raw() net.Conn }); ok {
+		raw = pc.Raw() // under a PROXY protocol wrapper
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
 	hdrTimeout := ep.h1.ReadHeaderTimeout

@@ -88,7 +88,6 @@ var traefikOnly = map[string]string{
 	"metrics.otlp":                metricsNote,
 	// Entrypoint options; genericPath spells any entrypoint's name "*".
 	"entrypoints.*.http3":                      "HTTP/3 over QUIC",
-	"entrypoints.*.proxyprotocol":              "",
 	"entrypoints.*.udp":                        "berth routes HTTP only",
 	"entrypoints.*.allowacmebypass":            "",
 	"entrypoints.*.observability":              "",

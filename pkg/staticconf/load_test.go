@@ -166,6 +166,14 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			desc: "proxyProtocol needs trusted IPs",
+			args: []string{"--entrypoints.web.address=:80", "--entrypoints.web.proxyprotocol=true", "--entrypoints.lb.address=:81", "--entrypoints.lb.proxyprotocol.trustedips=10.0.0.0/8,nope"},
+			issues: []string{
+				`flag --entrypoints.lb.proxyprotocol.trustedips: "entryPoints.lb.proxyProtocol.trustedIPs[1]" = "nope": not an IP address or CIDR range (such as 10.0.0.0/8)`,
+				`flag --entrypoints.web.proxyprotocol: "entryPoints.web.proxyProtocol": set proxyProtocol.trustedIPs to the addresses of the load balancers that send the PROXY header (or insecure=true to trust anyone)`,
+			},
+		},
+		{
 			desc:   "file provider needs exactly one of filename and directory",
 			args:   []string{"--providers.file.filename=a.yml", "--providers.file.directory=/etc/berth"},
 			issues: []string{`flag --providers.file.directory: "providers.file.directory" = "/etc/berth": set providers.file.filename or providers.file.directory, not both`},

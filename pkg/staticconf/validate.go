@@ -75,10 +75,12 @@ func (l *loader) validateEntryPoint(name string, ep *config.EntryPoint) {
 		l.fatal(p+".address", ep.Address, "%s", msg)
 	}
 	if fh := ep.ForwardedHeaders; fh != nil {
-		for i, ip := range fh.TrustedIPs {
-			if !validIPOrCIDR(ip) {
-				l.fatal(p+".forwardedHeaders.trustedIPs["+strconv.Itoa(i)+"]", ip, "not an IP address or CIDR range (such as 10.0.0.0/8)")
-			}
+		l.ipRanges(p+".forwardedHeaders.trustedIPs", fh.TrustedIPs)
+	}
+	if pp := ep.ProxyProtocol; pp != nil {
+		l.ipRanges(p+".proxyProtocol.trustedIPs", pp.TrustedIPs)
+		if !pp.Insecure && len(pp.TrustedIPs) == 0 {
+			l.fatal(p+".proxyProtocol", "", "set proxyProtocol.trustedIPs to the addresses of the load balancers that send the PROXY header (or insecure=true to trust anyone)")
 		}
 	}
 	if ep.HTTP == nil {
@@ -140,6 +142,15 @@ func validIPOrCIDR(s string) bool {
 }
 
 // entryPointRef checks that the setting at path names a defined entrypoint.
+// ipRanges checks a list of IP addresses and CIDR ranges.
+func (l *loader) ipRanges(path string, list []string) {
+	for i, ip := range list {
+		if !validIPOrCIDR(ip) {
+			l.fatal(path+"["+strconv.Itoa(i)+"]", ip, "not an IP address or CIDR range (such as 10.0.0.0/8)")
+		}
+	}
+}
+
 func (l *loader) entryPointRef(path, name string) {
 	if name == "" {
 		l.fatal(path, "", "an entrypoint name is required%s", defined(sortedKeys(l.cfg.EntryPoints)))
