@@ -25,7 +25,7 @@ type handler struct {
 // redirected, whatever its port: Traefik would send https://host:8443/ to
 // https://host/, which is rarely what anybody wants.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	scheme := requestScheme(r)
+	scheme := RequestScheme(r)
 	host, port := splitHost(r.Host)
 	if port == "" {
 		port = defaultPort(scheme)
@@ -66,11 +66,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func isGetOrHead(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
-// requestScheme is "https" when the connection is TLS or when the entrypoint
+// RequestScheme is "https" when the connection is TLS or when the entrypoint
 // (which only keeps X-Forwarded-Proto from trusted peers) says the client
 // used HTTPS. A WebSocket hop may have set "wss"/"ws", which are HTTPS/HTTP
-// as far as this middleware is concerned.
-func requestScheme(r *http.Request) string {
+// as far as this middleware is concerned. redirectRegex uses it too.
+func RequestScheme(r *http.Request) string {
 	if r.TLS != nil {
 		return "https"
 	}

@@ -35,7 +35,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, prefix) {
 			continue
 		}
-		path, rawPath, ok := strip(r.URL, prefix)
+		path, rawPath, ok := Strip(r.URL, prefix)
 		if !ok {
 			// The escaped form disagrees with the decoded one in a way
 			// that cannot be cut consistently; leave the request alone
@@ -60,8 +60,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(w, r)
 }
 
-// strip removes prefix (which the decoded path starts with) from both forms
-// of u's path and returns the new Path and RawPath.
+// Strip removes prefix (which the decoded path starts with) from both forms
+// of u's path and returns the new Path and RawPath; stripPrefixRegex uses it
+// too.
 //
 // When RawPath is empty the escaped path is the default escaping of Path,
 // which escapes byte by byte, so cutting the decoded path is enough. When
@@ -70,7 +71,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // decoded bytes as the prefix has, and the new decoded path is derived from
 // the new escaped one, so that the two always agree — "/a%2Fb" stripped of
 // "/a" gives RawPath "/%2Fb" and Path "//b", not the inconsistent "/b".
-func strip(u *url.URL, prefix string) (path, rawPath string, ok bool) {
+func Strip(u *url.URL, prefix string) (path, rawPath string, ok bool) {
 	if u.RawPath == "" {
 		return ensureSlash(u.Path[len(prefix):]), "", true
 	}
