@@ -9,12 +9,21 @@
 package middlewares
 
 import (
+	"github.com/berthproxy/berth/middlewares/addprefix"
 	"github.com/berthproxy/berth/middlewares/basicauth"
 	"github.com/berthproxy/berth/middlewares/chain"
+	"github.com/berthproxy/berth/middlewares/compress"
 	"github.com/berthproxy/berth/middlewares/headers"
+	"github.com/berthproxy/berth/middlewares/inflightreq"
+	"github.com/berthproxy/berth/middlewares/ipallowlist"
+	"github.com/berthproxy/berth/middlewares/ratelimit"
+	"github.com/berthproxy/berth/middlewares/redirectregex"
 	"github.com/berthproxy/berth/middlewares/redirectscheme"
+	"github.com/berthproxy/berth/middlewares/replacepath"
+	"github.com/berthproxy/berth/middlewares/replacepathregex"
 	"github.com/berthproxy/berth/middlewares/retry"
 	"github.com/berthproxy/berth/middlewares/stripprefix"
+	"github.com/berthproxy/berth/middlewares/stripprefixregex"
 	"github.com/berthproxy/berth/pkg/middleware"
 )
 
@@ -29,6 +38,16 @@ var All = []middleware.Factory{
 	basicauth.Factory{},
 	chain.Factory{},
 	retry.Factory{},
+	addprefix.Factory{},
+	replacepath.Factory{},
+	replacepathregex.Factory{},
+	stripprefixregex.Factory{},
+	redirectregex.Factory{},
+	ipallowlist.Factory{},
+	ipallowlist.WhiteListFactory{},
+	inflightreq.Factory{},
+	ratelimit.Factory{},
+	compress.Factory{},
 }
 
 func init() {

@@ -13,11 +13,8 @@ import (
 // traefikOnly are Traefik's HTTP middleware types (lower-cased) that berth
 // does not implement.
 var traefikOnly = map[string]bool{
-	"addprefix": true, "buffering": true, "circuitbreaker": true, "compress": true,
-	"contenttype": true, "digestauth": true, "errors": true, "forwardauth": true,
-	"grpcweb": true, "inflightreq": true, "ipallowlist": true, "ipwhitelist": true,
-	"passtlsclientcert": true, "plugin": true, "ratelimit": true, "redirectregex": true,
-	"replacepath": true, "replacepathregex": true, "stripprefixregex": true,
+	"buffering": true, "circuitbreaker": true, "contenttype": true, "digestauth": true,
+	"errors": true, "forwardauth": true, "grpcweb": true, "passtlsclientcert": true, "plugin": true,
 }
 
 // decodeMiddleware is the decode hook for config.Middleware. The node under
