@@ -140,11 +140,19 @@ func TestHealth(t *testing.T) {
 	b.waitStatus(t, "health.test", 200, 10*time.Second)
 }
 
+// mustGet sends one GET straight to a container (to flip its health). A
+// container's bridge address can be unreachable for a moment after it
+// starts ("no route to host" while the kernel's neighbour entry for an
+// address that a container of a parallel test just gave up is stale), so
+// connection errors are retried for a while; that is the bridge, not berth.
 func mustGet(t testing.TB, url string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	client := &http.Client{Timeout: 2 * time.Second}
+	eventually(t, 15*time.Second, func() error {
+		resp, err := client.Get(url)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	})
 }
