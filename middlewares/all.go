@@ -13,6 +13,7 @@ import (
 	"github.com/berthproxy/berth/middlewares/basicauth"
 	"github.com/berthproxy/berth/middlewares/chain"
 	"github.com/berthproxy/berth/middlewares/compress"
+	"github.com/berthproxy/berth/middlewares/forwardauth"
 	"github.com/berthproxy/berth/middlewares/headers"
 	"github.com/berthproxy/berth/middlewares/inflightreq"
 	"github.com/berthproxy/berth/middlewares/ipallowlist"
@@ -48,6 +49,7 @@ var All = []middleware.Factory{
 	inflightreq.Factory{},
 	ratelimit.Factory{},
 	compress.Factory{},
+	forwardauth.Factory{},
 }
 
 func init() {

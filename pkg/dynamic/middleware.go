@@ -14,7 +14,7 @@ import (
 // does not implement.
 var traefikOnly = map[string]bool{
 	"buffering": true, "circuitbreaker": true, "contenttype": true, "digestauth": true,
-	"errors": true, "forwardauth": true, "grpcweb": true, "passtlsclientcert": true, "plugin": true,
+	"errors": true, "grpcweb": true, "passtlsclientcert": true, "plugin": true,
 }
 
 // decodeMiddleware is the decode hook for config.Middleware. The node under

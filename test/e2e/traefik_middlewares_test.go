@@ -15,12 +15,23 @@ import (
 // TestTraefikMiddlewares runs Traefik's common middlewares through the real
 // binary, configured by a file exactly as a Traefik user writes it:
 // compress, ipAllowList, rateLimit (whose buckets survive a reload),
-// replacePathRegex, redirectRegex, addPrefix.
+// replacePathRegex, redirectRegex, addPrefix, forwardAuth.
 func TestTraefikMiddlewares(t *testing.T) {
 	big := strings.Repeat("berth compresses this line. ", 200)
+	// The auth server admits "Bearer good" as alice and sends everyone
+	// else to a login page.
+	auth := bServe(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer good" && r.Header.Get("X-Forwarded-Uri") == "/private?x=1" {
+			w.Header().Set("X-Auth-User", "alice")
+			return
+		}
+		w.Header().Set("Location", "/login")
+		w.WriteHeader(http.StatusFound)
+	}))
 	be := bServe(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Path", r.URL.Path)
+		w.Header().Set("X-Seen-User", r.Header.Get("X-Auth-User"))
 		if r.URL.Path == "/big" {
 			_, _ = io.WriteString(w, big)
 			return
@@ -55,10 +66,18 @@ http:
       rule: "Host(%[1]swww.example.test%[1]s)"
       service: app
       middlewares: [www]
+    private:
+      rule: "Host(%[1]sprivate.test%[1]s)"
+      service: app
+      middlewares: [sso]
 %[3]s
   middlewares:
     gz:
       compress: {}
+    sso:
+      forwardAuth:
+        address: %[4]q
+        authResponseHeaders: [X-Auth-User]
     office:
       ipAllowList:
         sourceRange: [10.0.0.0/8]
@@ -87,7 +106,7 @@ http:
       loadBalancer:
         servers:
           - url: %[2]q
-`, "`", be, extra)
+`, "`", be, extra, auth+"/verify")
 	}
 	in := start(t, []string{"web"}, dynamic(""))
 	url := in.url("web", "/big")
@@ -133,6 +152,17 @@ http:
 		want := "https://example.test/a?b=c"
 		if r.status != http.StatusMovedPermanently || r.header.Get("Location") != want {
 			t.Errorf("got %d Location %q, want 301 %q", r.status, r.header.Get("Location"), want)
+		}
+	})
+	t.Run("forwardAuth", func(t *testing.T) {
+		private := in.url("web", "/private?x=1")
+		r := aDo(t, "GET", private, "private.test", http.Header{"Authorization": {"Bearer good"}, "X-Auth-User": {"mallory"}}, nil)
+		if r.status != 200 || r.header.Get("X-Seen-User") != "alice" {
+			t.Errorf("admitted request: %d, backend saw user %q, want 200 alice", r.status, r.header.Get("X-Seen-User"))
+		}
+		r = aDo(t, "GET", private, "private.test", http.Header{"X-Auth-User": {"mallory"}}, nil)
+		if r.status != http.StatusFound || r.header.Get("Location") != auth+"/login" || r.header.Get("X-Seen-User") != "" {
+			t.Errorf("refused request: %d Location %q, want 302 to %s/login without reaching the backend", r.status, r.header.Get("Location"), auth)
 		}
 	})
 	t.Run("rateLimit survives a reload", func(t *testing.T) {
