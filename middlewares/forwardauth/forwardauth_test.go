@@ -27,8 +27,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/berthproxy/berth/pkg/decode"
-	"github.com/berthproxy/berth/pkg/dynamic"
+	"github.com/berthproxy/berth/middlewares/internal/labeltest"
 	"github.com/berthproxy/berth/pkg/middleware"
 	"github.com/berthproxy/berth/pkg/proxy"
 )
@@ -777,15 +776,7 @@ func TestValidate(t *testing.T) {
 
 func decodeLabels(t *testing.T, labels map[string]string) (*Spec, string) {
 	t.Helper()
-	var entries []decode.Entry
-	for k, v := range labels {
-		entries = append(entries, decode.Entry{Key: k, Value: v, Pos: "label " + k})
-	}
-	root, err := decode.FromEntries(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, issues := dynamic.Decode(root, "docker")
+	cfg, issues := labeltest.Decode(t, labels)
 	if len(issues) > 0 {
 		return nil, issues[0].Msg
 	}

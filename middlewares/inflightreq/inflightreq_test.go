@@ -10,9 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/berthproxy/berth/pkg/config"
-	"github.com/berthproxy/berth/pkg/decode"
-	"github.com/berthproxy/berth/pkg/dynamic"
+	"github.com/berthproxy/berth/middlewares/internal/labeltest"
 	"github.com/berthproxy/berth/pkg/ipstrategy"
 	"github.com/berthproxy/berth/pkg/middleware"
 )
@@ -346,19 +344,6 @@ func TestSpecValidate(t *testing.T) {
 	}
 }
 
-func decodeLabels(t *testing.T, labels map[string]string) (*config.Dynamic, []config.Issue) {
-	t.Helper()
-	var entries []decode.Entry
-	for k, v := range labels {
-		entries = append(entries, decode.Entry{Key: k, Value: v, Pos: "label " + k})
-	}
-	root, err := decode.FromEntries(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dynamic.Decode(root, "docker")
-}
-
 func TestDecodeLabels(t *testing.T) {
 	tests := []struct {
 		desc    string
@@ -404,7 +389,7 @@ func TestDecodeLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			cfg, issues := decodeLabels(t, tt.labels)
+			cfg, issues := labeltest.Decode(t, tt.labels)
 			if tt.wantErr != "" {
 				if len(issues) == 0 || !strings.Contains(issues[0].Msg, tt.wantErr) {
 					t.Fatalf("issues %+v, want %q", issues, tt.wantErr)

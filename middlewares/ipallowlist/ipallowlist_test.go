@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berthproxy/berth/pkg/config"
-	"github.com/berthproxy/berth/pkg/decode"
-	"github.com/berthproxy/berth/pkg/dynamic"
+	"github.com/berthproxy/berth/middlewares/internal/labeltest"
 	"github.com/berthproxy/berth/pkg/ipstrategy"
 	"github.com/berthproxy/berth/pkg/middleware"
 )
@@ -155,19 +153,6 @@ func TestBuildRefuses(t *testing.T) {
 
 // decodeLabels decodes Traefik-style labels (without the "traefik."
 // prefix) the way the Docker provider does.
-func decodeLabels(t *testing.T, labels map[string]string) (*config.Dynamic, []config.Issue) {
-	t.Helper()
-	var entries []decode.Entry
-	for k, v := range labels {
-		entries = append(entries, decode.Entry{Key: k, Value: v, Pos: "label " + k})
-	}
-	root, err := decode.FromEntries(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dynamic.Decode(root, "docker")
-}
-
 func TestDecodeLabels(t *testing.T) {
 	tests := []struct {
 		desc    string
@@ -252,7 +237,7 @@ func TestDecodeLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			cfg, issues := decodeLabels(t, tt.labels)
+			cfg, issues := labeltest.Decode(t, tt.labels)
 			if tt.wantErr != "" {
 				var msgs []string
 				for _, is := range issues {
