@@ -21,14 +21,18 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// rawConn returns the connection under a PROXY protocol wrapper, or c.
+func rawConn(c net.Conn) net.Conn {
+	if pc, ok := c.(interface{ Raw() net.Conn }); ok {
+		return pc.Raw()
+	}
+	return c
+}
+
 // CloseWrite half-closes the underlying TCP connection, so that a
 // hijacked WebSocket can signal the end of one direction.
 func (c *peekedConn) CloseWrite() error {
-	conn := c.Conn
-	if pc, ok := conn.(interface{ Raw() net.Conn }); ok {
-		conn = pc.Raw() // under a PROXY protocol wrapper
-	}
-	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+	if cw, ok := rawConn(c.Conn).(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil

@@ -32,11 +32,15 @@ func needsSanitizing(p string) bool {
 	return false
 }
 
+// encodedDot decodes "%2e", an unreserved character, to the dot it stands
+// for; built once, since a Replacer is costly to make.
+var encodedDot = strings.NewReplacer("%2e", ".", "%2E", ".")
+
 // cleanPath returns the escaped path p without dot segments and repeated
 // slashes. A path that ends in a slash or in a dot segment keeps (or gets)
 // a trailing slash: "/a/b/.." is "/a/".
 func cleanPath(p string) string {
-	p = strings.NewReplacer("%2e", ".", "%2E", ".").Replace(p)
+	p = encodedDot.Replace(p)
 	segs := strings.Split(p, "/")
 	out := make([]string, 0, len(segs))
 	trailing := false

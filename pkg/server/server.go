@@ -227,11 +227,7 @@ func (ep *EntryPoint) acceptLoop() {
 func (ep *EntryPoint) serveConn(c net.Conn) {
 	ep.countConn(1)
 	defer ep.countConn(-1)
-	raw := c
-	if pc, ok := c.(interface{ Raw() net.Conn }); ok {
-		raw = pc.Raw() // under a PROXY protocol wrapper
-	}
-	if tc, ok := raw.(*net.TCPConn); ok {
+	if tc, ok := rawConn(c).(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
 	hdrTimeout := ep.h1.ReadHeaderTimeout
